@@ -1,0 +1,79 @@
+"""`manage.py seed_demo`: the believable demo catalog `make run` serves (idempotent)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from marketplace.demo_data import PROVIDERS, SERVICES, DemoService
+from marketplace.models import PricingModel, Service
+from marketplace.services import parse_price, service_create
+from payments.models import Participant
+from payments.services import participant_create
+from payments.wallets import normalize_address
+
+
+def _price(entry: DemoService) -> tuple[int, int | None]:
+    if entry.get("pricing_model") == PricingModel.QUOTE_REQUIRED:
+        return parse_price({"min": entry["price_min"], "max": entry["price_max"]})
+    return parse_price(entry["price"])
+
+
+class Command(BaseCommand):
+    help = "Create the demo catalog (providers and services). Safe to run again."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when any service is listed"
+        )
+
+    @transaction.atomic
+    def handle(self, *args: Any, if_empty: bool = False, **options: Any) -> None:
+        if if_empty and Service.objects.exists():
+            self.stdout.write("The catalog is not empty; leaving it as it is.")
+            return
+        providers: dict[str, Participant] = {}
+        for entry in PROVIDERS:
+            wallet = normalize_address(entry["wallet"])
+            participant = Participant.objects.filter(wallet=wallet).first()
+            if participant is None:
+                participant = participant_create(
+                    wallet=wallet,
+                    name=entry["name"],
+                    type=entry["type"],
+                    description=entry["description"],
+                )
+            providers[entry["key"]] = participant
+
+        existing = set(
+            Service.objects.filter(provider__in=providers.values()).values_list(
+                "provider_id", "name"
+            )
+        )
+        created = 0
+        for entry in SERVICES:
+            provider = providers[entry["provider"]]
+            if (provider.pk, entry["name"]) in existing:
+                continue
+            price_micros, price_max_micros = _price(entry)
+            service_create(
+                provider=provider,
+                name=entry["name"],
+                description=entry["description"],
+                category=entry["category"],
+                tags=entry.get("tags", []),
+                service_type=entry["service_type"],
+                pricing_model=entry.get("pricing_model", PricingModel.FIXED),
+                price_micros=price_micros,
+                price_max_micros=price_max_micros,
+                estimated_delivery=entry.get("estimated_delivery", ""),
+                input_schema=entry.get("input_schema"),
+                deliverable_schema=entry.get("deliverable_schema"),
+            )
+            created += 1
+        self.stdout.write(
+            f"Demo catalog: {len(providers)} providers, {created} services created, "
+            f"{len(SERVICES) - created} already present."
+        )

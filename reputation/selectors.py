@@ -1,0 +1,68 @@
+"""Reads of stored reputation, shaped the way the API shows it."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from reputation.models import ReputationScore
+
+
+class Dimensions(TypedDict):
+    quality: float
+    speed: float
+    reliability: float
+    communication: float
+
+
+class ReputationView(TypedDict):
+    composite: float
+    dimensions: Dimensions
+    confidence: float
+    is_new: bool
+    total_jobs: int
+    completed_jobs: int
+    completion_rate: float | None
+
+
+def default_score(participant_id: int, scope: str, scope_key: str = "") -> ReputationScore:
+    """An unsaved score holding the defaults, for a participant or scope without history."""
+    return ReputationScore(participant_id=participant_id, scope=scope, scope_key=scope_key)
+
+
+def reputation_view(score: ReputationScore) -> ReputationView:
+    return {
+        "composite": round(score.composite, 1),
+        "dimensions": {
+            "quality": round(score.quality, 1),
+            "speed": round(score.speed, 1),
+            "reliability": round(score.reliability, 1),
+            "communication": round(score.communication, 1),
+        },
+        "confidence": round(score.confidence, 2),
+        "is_new": score.is_new,
+        "total_jobs": score.total_jobs,
+        "completed_jobs": score.completed_jobs,
+        "completion_rate": score.completion_rate,
+    }
+
+
+def reputation_levels(
+    *, participant_id: int, service_type: str, service_public_id: str
+) -> dict[str, ReputationView]:
+    """The three levels the service detail shows: service, service type and provider."""
+    wanted = {
+        ReputationScore.Scope.SERVICE: service_public_id,
+        ReputationScore.Scope.SERVICE_TYPE: service_type,
+        ReputationScore.Scope.PROVIDER: "",
+    }
+    stored = {
+        (row.scope, row.scope_key): row
+        for row in ReputationScore.objects.filter(participant_id=participant_id).filter(
+            scope__in=list(wanted), scope_key__in=list(wanted.values())
+        )
+    }
+    levels: dict[str, ReputationView] = {}
+    for scope, key in wanted.items():
+        score = stored.get((scope, key)) or default_score(participant_id, scope, key)
+        levels[str(scope)] = reputation_view(score)
+    return levels

@@ -1,0 +1,19 @@
+"""Test settings: the real settings module with the few overrides a test run needs."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-000000")
+os.environ.setdefault("THE402_DATA_DIR", tempfile.mkdtemp(prefix="the402-test-"))
+
+from the402.settings import *  # noqa: E402, F403
+from the402.settings import Q_CLUSTER  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
