@@ -76,5 +76,6 @@ class ServiceDetailView(APIView):
             service_type=service.service_type,
             service_public_id=service.public_id,
         )
+        service.provider_score = service.reputation_levels["provider"]
         body = ServiceDetailSerializer(service, context={"base_url": public_base_url(request)}).data
         return Response(body)

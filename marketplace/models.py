@@ -57,7 +57,10 @@ class Service(BaseModel):
 
     public_id = models.CharField(max_length=24, unique=True, default=_service_id, editable=False)
     provider = models.ForeignKey(
-        "payments.Participant", on_delete=models.PROTECT, related_name="services"
+        "payments.Participant",
+        on_delete=models.PROTECT,
+        related_name="services",
+        db_index=False,  # service_provider_idx starts with provider
     )
     name = models.CharField(max_length=100)
     description = models.TextField(max_length=5000)
@@ -102,6 +105,9 @@ class Service(BaseModel):
             models.Index(fields=["status", "price_micros"], name="service_price_idx"),
             models.Index(fields=["status", "category", "price_micros"], name="service_cat_idx"),
             models.Index(fields=["status", "service_type"], name="service_type_idx"),
+            # A provider's listings, and the services of top-scored providers (reputation
+            # sort): counted from the index alone.
+            models.Index(fields=["provider", "status", "-listed_at"], name="service_provider_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,25 +1,34 @@
 """Full-text search over the catalog, with the same behaviour on SQLite and PostgreSQL.
 
 * SQLite: an FTS5 external-content table (`porter unicode61` tokenizer, so `audits` finds
-  `audit`), kept in step with `marketplace_service` by triggers, ranked with bm25.
-* PostgreSQL: a stored generated `tsvector` column (english configuration, weights
-  name A > tags and category B > description C) with a GIN index, ranked with `ts_rank`.
+  `audit`) holding the active services, kept in step with `marketplace_service` by
+  triggers, ranked with bm25 (name 10 > tags 4 > category 2 > description 1).
+* PostgreSQL: a stored generated `tsvector` column (english configuration plus unaccent,
+  weights name A > tags and category B > description C) with a GIN index, ranked with
+  `ts_rank`.
 
 Both engines get the same query: the words of `q` minus English stop words, all required.
 Stop words are removed here rather than by the engine because FTS5 does not know them and
 PostgreSQL drops them silently; removing them on our side gives both the same answer.
 The index objects live outside Django's model state and are installed idempotently by a
 migration and again after every `migrate` (SQLite table rebuilds drop triggers).
+
+A ranked search on SQLite is one query with the index as its driving table: other filters
+arrive as a subquery of service ids, checked per match. Joining the other way round
+(services first, then probing the index per row) costs seconds at 100k services.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from django.db import connections
+from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
+
+Sql = tuple[str, list[Any]]
 
 TABLE = "marketplace_service"
 FTS_TABLE = "marketplace_service_fts"
@@ -48,19 +57,9 @@ def search_terms(q: str) -> list[str]:
     return list(dict.fromkeys(words))[:MAX_TERMS]
 
 
-@dataclass(frozen=True)
-class SearchClause:
-    """SQL fragments for `QuerySet.extra`: a rank to select, a join and a match condition."""
-
-    rank_sql: str
-    rank_params: list[Any]
-    tables: list[str]
-    where: list[str]
-    params: list[Any]
-
-
 class _SqliteFts5:
     _COLUMNS = "name, description, category, tags"
+    VERSION = 2  # bump when the triggers change: install() replaces older ones
 
     @staticmethod
     def _values(row: str) -> str:
@@ -70,21 +69,28 @@ class _SqliteFts5:
 
     def install(self, connection: BaseDatabaseWrapper) -> None:
         cols = self._COLUMNS
+        # Only active services are indexed: a search needs no look-up of the service row
+        # to leave the others out. `INSERT … SELECT … WHERE` makes each step conditional.
         delete_old = (
             f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {cols}) "
-            f"VALUES ('delete', {self._values('old')});"
+            f"SELECT 'delete', {self._values('old')} WHERE old.status = 'active';"
         )
-        insert_new = f"INSERT INTO {FTS_TABLE}(rowid, {cols}) VALUES ({self._values('new')});"
+        insert_new = (
+            f"INSERT INTO {FTS_TABLE}(rowid, {cols}) "
+            f"SELECT {self._values('new')} WHERE new.status = 'active';"
+        )
         changed = " OR ".join(
-            f"old.{col} IS NOT new.{col}" for col in ("name", "description", "category", "tags")
+            f"old.{col} IS NOT new.{col}"
+            for col in ("name", "description", "category", "tags", "status")
         )
+        triggers = {
+            f"{FTS_TABLE}_ai_v{self.VERSION}": f"AFTER INSERT ON {TABLE} BEGIN {insert_new} END",
+            f"{FTS_TABLE}_ad_v{self.VERSION}": f"AFTER DELETE ON {TABLE} BEGIN {delete_old} END",
+            f"{FTS_TABLE}_au_v{self.VERSION}": (
+                f"AFTER UPDATE ON {TABLE} WHEN {changed} BEGIN {delete_old} {insert_new} END"
+            ),
+        }
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM sqlite_master "
-                "WHERE type = 'trigger' AND name IN (%s, %s, %s)",
-                [f"{FTS_TABLE}_ai", f"{FTS_TABLE}_ad", f"{FTS_TABLE}_au"],
-            )
-            triggers_present = cursor.fetchone()[0] == 3
             # External content: the index stores only tokens; its rowid is the service's id.
             cursor.execute(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5({cols}, "
@@ -92,40 +98,58 @@ class _SqliteFts5:
                 "tokenize='porter unicode61 remove_diacritics 2')"
             )
             cursor.execute(
-                f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ai AFTER INSERT ON {TABLE} "
-                f"BEGIN {insert_new} END"
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
+                [TABLE],
             )
+            present = {row[0] for row in cursor.fetchall()}
+            if present == set(triggers):
+                return
+            # Triggers of another version, or none (a new install, or a table rebuilt by a
+            # migration, which drops them): recreate them and index every active row afresh.
+            for name in present:
+                cursor.execute(f'DROP TRIGGER "{name}"')
+            for name, body in triggers.items():
+                cursor.execute(f'CREATE TRIGGER "{name}" {body}')
+            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('delete-all')")
             cursor.execute(
-                f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ad AFTER DELETE ON {TABLE} "
-                f"BEGIN {delete_old} END"
+                f"INSERT INTO {FTS_TABLE}(rowid, {cols}) "
+                f"SELECT {self._values(TABLE)} FROM {TABLE} WHERE status = 'active'"
             )
-            cursor.execute(
-                f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_au AFTER UPDATE ON {TABLE} "
-                f"WHEN {changed} BEGIN {delete_old} {insert_new} END"
-            )
-            if not triggers_present:
-                # Rows may have been written while the triggers were missing (a new install,
-                # or a table rebuild by a migration): index every row afresh.
-                cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('delete-all')")
-                cursor.execute(
-                    f"INSERT INTO {FTS_TABLE}(rowid, {cols}) "
-                    f"SELECT {self._values(TABLE)} FROM {TABLE}"
-                )
 
-    def clause(self, terms: list[str]) -> SearchClause:
+    @staticmethod
+    def _match(terms: list[str]) -> str:
         # Each term is a quoted FTS5 string, so no user text is read as query syntax.
-        match = " ".join('"' + term.replace('"', '""') + '"' for term in terms)
-        return SearchClause(
-            # bm25 is lower-is-better; weights per column: name, description, category, tags.
-            rank_sql=f"-bm25({FTS_TABLE}, 10.0, 1.0, 2.0, 4.0)",
-            rank_params=[],
-            tables=[FTS_TABLE],
-            # The unary + keeps SQLite from probing the FTS table once per service row (a
-            # plan it picks for counts, costing seconds at 100k rows): the index is always
-            # the outer loop, and services are looked up by primary key.
-            where=[f"{TABLE}.id = +{FTS_TABLE}.rowid", f"{FTS_TABLE} MATCH %s"],
-            params=[match],
+        return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+    def _where(self, terms: list[str], within: QuerySet[Any] | None) -> Sql:
+        # The index holds only active services, so without other filters it is searched
+        # alone. Other filters arrive as a subquery of ids; the unary + stops SQLite from
+        # handing that list to FTS5 as rowid look-ups (one index seek per candidate), so
+        # it is built once and checked per match instead.
+        where, params = f"{FTS_TABLE} MATCH %s", [self._match(terms)]
+        if within is not None:
+            sql, within_params = within.values("id").query.sql_with_params()
+            where += f" AND +rowid IN ({sql})"
+            params += list(within_params)
+        return where, params
+
+    def matching_ids(self, terms: list[str]) -> Sql:
+        return f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [self._match(terms)]
+
+    def ranked_ids(
+        self, terms: list[str], within: QuerySet[Any] | None, limit: int, offset: int
+    ) -> list[int]:
+        where, params = self._where(terms, within)
+        # bm25 is lower-is-better; weights per column: name, description, category, tags.
+        return _column(
+            f"SELECT rowid FROM {FTS_TABLE} WHERE {where} "
+            f"ORDER BY bm25({FTS_TABLE}, 10.0, 1.0, 2.0, 4.0), rowid DESC LIMIT %s OFFSET %s",
+            [*params, limit, offset],
         )
+
+    def count(self, terms: list[str], within: QuerySet[Any] | None) -> int:
+        where, params = self._where(terms, within)
+        return _column(f"SELECT count(*) FROM {FTS_TABLE} WHERE {where}", params)[0]
 
 
 class _PostgresTsvector:
@@ -133,11 +157,12 @@ class _PostgresTsvector:
     # remove_diacritics does on SQLite.
     CONFIG = "the402_search"
     _VECTOR = (
-        "setweight(to_tsvector('{cfg}'::regconfig, coalesce(name, '')), 'A') || "
-        "setweight(to_tsvector('{cfg}'::regconfig, coalesce(tags::text, '')), 'B') || "
-        "setweight(to_tsvector('{cfg}'::regconfig, coalesce(category, '')), 'B') || "
-        "setweight(to_tsvector('{cfg}'::regconfig, coalesce(description, '')), 'C')"
-    ).format(cfg=CONFIG)
+        f"setweight(to_tsvector('{CONFIG}'::regconfig, coalesce(name, '')), 'A') || "
+        f"setweight(to_tsvector('{CONFIG}'::regconfig, coalesce(tags::text, '')), 'B') || "
+        f"setweight(to_tsvector('{CONFIG}'::regconfig, coalesce(category, '')), 'B') || "
+        f"setweight(to_tsvector('{CONFIG}'::regconfig, coalesce(description, '')), 'C')"
+    )
+    _QUERY = f"plainto_tsquery('{CONFIG}'::regconfig, %s)"
 
     def install(self, connection: BaseDatabaseWrapper) -> None:
         with connection.cursor() as cursor:
@@ -158,20 +183,61 @@ class _PostgresTsvector:
                 f"ON {TABLE} USING gin (search_vector)"
             )
 
-    def clause(self, terms: list[str]) -> SearchClause:
-        query = f"plainto_tsquery('{self.CONFIG}'::regconfig, %s)"
-        text = " ".join(terms)
-        return SearchClause(
-            # Normalisation 1 divides by 1 + log(length), as bm25 dampens long descriptions.
-            rank_sql=f"ts_rank({TABLE}.search_vector, {query}, 1)",
-            rank_params=[text],
-            tables=[],
-            where=[f"{TABLE}.search_vector @@ {query}"],
-            params=[text],
+    def _matches(self, terms: list[str], within: QuerySet[Any] | None) -> QuerySet[Any]:
+        # PostgreSQL plans the match and the other filters as one scan of the table.
+        from marketplace.models import Service
+
+        qs = within if within is not None else Service.objects.active()
+        match = RawSQL(  # noqa: S611 - fixed SQL, the words are a parameter
+            f"{TABLE}.search_vector @@ {self._QUERY}",
+            [" ".join(terms)],
+            output_field=BooleanField(),
         )
+        return qs.filter(match)
+
+    def matching_ids(self, terms: list[str]) -> Sql:
+        return f"SELECT id FROM {TABLE} WHERE search_vector @@ {self._QUERY}", [" ".join(terms)]
+
+    def ranked_ids(
+        self, terms: list[str], within: QuerySet[Any] | None, limit: int, offset: int
+    ) -> list[int]:
+        # Normalisation 1 divides by 1 + log(length), as bm25 dampens long descriptions.
+        rank = RawSQL(  # noqa: S611 - fixed SQL, the words are a parameter
+            f"ts_rank({TABLE}.search_vector, {self._QUERY}, 1)", [" ".join(terms)]
+        )
+        ranked = self._matches(terms, within).annotate(search_rank=rank)
+        ids = ranked.order_by("-search_rank", "-id").values_list("id", flat=True)
+        return list(ids[offset : offset + limit])
+
+    def count(self, terms: list[str], within: QuerySet[Any] | None) -> int:
+        return self._matches(terms, within).count()
 
 
-def backend(connection: BaseDatabaseWrapper) -> _SqliteFts5 | _PostgresTsvector:
+class SearchBackend(Protocol):
+    def install(self, connection: BaseDatabaseWrapper) -> None: ...
+
+    def matching_ids(self, terms: list[str]) -> Sql:
+        """SQL selecting the ids of services matching every term (at least the active ones)."""
+
+    def ranked_ids(
+        self, terms: list[str], within: QuerySet[Any] | None, limit: int, offset: int
+    ) -> list[int]:
+        """One page of ids of matching active services, best first, newest first on ties.
+
+        `within` is the active services other filters allow; None means all of them.
+        """
+
+    def count(self, terms: list[str], within: QuerySet[Any] | None) -> int:
+        """How many active services (within `within`) match."""
+
+
+def _column(sql: str, params: list[Any]) -> list[Any]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def backend(connection: BaseDatabaseWrapper) -> SearchBackend:
     if connection.vendor == "sqlite":
         return _SqliteFts5()
     if connection.vendor == "postgresql":
@@ -188,3 +254,17 @@ def install_after_migrate(*, using: str = "default", **kwargs: Any) -> None:
     connection = connections[using]
     if TABLE in connection.introspection.table_names():
         install(connection)
+
+
+def optimize(connection: BaseDatabaseWrapper) -> None:
+    """Compact the index after bulk writes (SQLite merges FTS5 segments; PostgreSQL analyzes).
+
+    Row-by-row inserts leave FTS5 with many small segments, which makes ranked queries about
+    twice as slow until they are merged.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
+            cursor.execute("ANALYZE")
+        else:
+            cursor.execute(f"ANALYZE {TABLE}")

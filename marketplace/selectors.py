@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from django.db import connection
-from django.db.models import F, FilteredRelation, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
 
 from marketplace import search
 from marketplace.models import Service
 from payments.selectors import participant_lookup_filter
-from reputation.models import DEFAULT_SCORE, NEW_PROVIDER_CONFIDENCE, ReputationScore
+from reputation.models import NEW_PROVIDER_CONFIDENCE, ReputationScore
+from reputation.selectors import provider_scores
 from the402.lib.money import max_provider_price_within
 
 Sort = Literal["relevance", "price_asc", "price_desc", "reputation", "newest"]
 SORTS: tuple[str, ...] = ("relevance", "price_asc", "price_desc", "reputation", "newest")
 
+# Relevance is ordered by the search backend itself (rank, then newest id).
 _ORDERING: dict[str, tuple[str, ...]] = {
-    "relevance": ("-search_rank", "-listed_at", "-id"),
     "price_asc": ("price_micros", "id"),
     "price_desc": ("-price_micros", "-id"),
     "reputation": ("-provider_reputation", "-provider_confidence", "-listed_at", "-id"),
@@ -42,6 +44,10 @@ class CatalogQuery:
     offset: int = 0
 
     @property
+    def q_terms(self) -> list[str]:
+        return search.search_terms(self.q)
+
+    @property
     def effective_sort(self) -> str:
         """Relevance needs words to rank by; without `q` the catalog lists newest first."""
         if self.sort and (self.sort != "relevance" or self.q_terms):
@@ -49,8 +55,20 @@ class CatalogQuery:
         return "relevance" if self.q_terms else "newest"
 
     @property
-    def q_terms(self) -> list[str]:
-        return search.search_terms(self.q)
+    def filters_by_reputation(self) -> bool:
+        return (
+            self.min_reputation is not None
+            or self.min_confidence is not None
+            or not self.include_new
+        )
+
+    @property
+    def has_filters(self) -> bool:
+        """Whether anything besides `q` narrows the active services."""
+        return self.filters_by_reputation or any(
+            value is not None
+            for value in (self.category, self.service_type, self.max_price_micros, self.provider)
+        )
 
 
 @dataclass(frozen=True)
@@ -59,51 +77,27 @@ class CatalogPage:
     services: list[Service]
 
 
-def _with_provider_reputation(qs: QuerySet[Service]) -> QuerySet[Service]:
-    """Annotate each service with its provider's stored provider-level reputation."""
-    return qs.annotate(
-        provider_score=FilteredRelation(
-            "provider__reputation_scores",
-            condition=Q(
-                provider__reputation_scores__scope=ReputationScore.Scope.PROVIDER,
-                provider__reputation_scores__scope_key="",
-            ),
-        ),
-        provider_reputation=Coalesce(F("provider_score__composite"), Value(DEFAULT_SCORE)),
-        provider_confidence=Coalesce(F("provider_score__confidence"), Value(0.0)),
-        provider_quality=Coalesce(F("provider_score__quality"), Value(DEFAULT_SCORE)),
-        provider_speed=Coalesce(F("provider_score__speed"), Value(DEFAULT_SCORE)),
-        provider_reliability=Coalesce(F("provider_score__reliability"), Value(DEFAULT_SCORE)),
-        provider_communication=Coalesce(F("provider_score__communication"), Value(DEFAULT_SCORE)),
-        provider_total_jobs=Coalesce(F("provider_score__total_jobs"), Value(0)),
-        provider_completed_jobs=Coalesce(F("provider_score__completed_jobs"), Value(0)),
+def _join_provider_score(qs: QuerySet[Service]) -> QuerySet[Service]:
+    """Inner-join each service's provider-level score, for filtering and sorting by it.
+
+    Every listed provider has that row (`reputation_ensure_provider`). The inner join lets
+    the database walk the score index from the best provider down, instead of scoring and
+    sorting every service.
+    """
+    return qs.filter(
+        provider__reputation_scores__scope=ReputationScore.Scope.PROVIDER,
+        provider__reputation_scores__scope_key="",
+    ).annotate(
+        provider_reputation=F("provider__reputation_scores__composite"),
+        provider_confidence=F("provider__reputation_scores__confidence"),
     )
 
 
-def _matching(query: CatalogQuery, *, ranked: bool) -> QuerySet[Service]:
-    """Active services matching every filter of `query`, joining only what filters need.
-
-    With `ranked`, each row also carries its full-text `search_rank`.
-    """
-    qs = Service.objects.active()
-    if query.effective_sort == "reputation" or (
-        query.min_reputation is not None
-        or query.min_confidence is not None
-        or not query.include_new
-    ):
-        qs = _with_provider_reputation(qs)
-    terms = query.q_terms
-    if query.q and not terms:
-        return qs.none()  # only stop words or punctuation: nothing to search for
-    if terms:
-        clause = search.backend(connection).clause(terms)
-        qs = qs.extra(  # noqa: S610 - fixed SQL from marketplace.search, user text as params
-            select={"search_rank": clause.rank_sql} if ranked else None,
-            select_params=clause.rank_params if ranked else None,
-            tables=clause.tables,
-            where=clause.where,
-            params=clause.params,
-        )
+def _filtered(query: CatalogQuery) -> QuerySet[Service]:
+    """Active services passing every filter of `query` except the text search."""
+    qs = Service.objects.active().order_by()
+    if query.filters_by_reputation or query.effective_sort == "reputation":
+        qs = _join_provider_score(qs)
     if query.category:
         qs = qs.filter(category=query.category.lower())
     if query.service_type:
@@ -122,25 +116,55 @@ def _matching(query: CatalogQuery, *, ranked: bool) -> QuerySet[Service]:
     return qs
 
 
+# A ranked search fetches up to this many ids at once. Ranking already visits every match,
+# so fetching more ids costs little, and any search with fewer matches is answered, total
+# included, in one pass instead of a ranking pass and a counting pass.
+RANKED_WINDOW = 5000
+
+
+def _page_ids(query: CatalogQuery) -> tuple[list[int], Callable[[], int]]:
+    """The ids of the page in order, and a function counting every match."""
+    terms = query.q_terms
+    sort = query.effective_sort
+    backend = search.backend(connection)
+    if sort == "relevance":
+        within = _filtered(query) if query.has_filters else None
+        end = query.offset + query.limit
+        if end > RANKED_WINDOW:
+            ids = backend.ranked_ids(terms, within, query.limit, query.offset)
+            return ids, lambda: backend.count(terms, within)
+        ranked = backend.ranked_ids(terms, within, RANKED_WINDOW, 0)
+        if len(ranked) < RANKED_WINDOW:
+            return ranked[query.offset : end], lambda: len(ranked)
+        return ranked[query.offset : end], lambda: backend.count(terms, within)
+    qs = _filtered(query)
+    if terms:
+        qs = qs.filter(id__in=RawSQL(*backend.matching_ids(terms)))  # noqa: S611 - terms are params
+    ordered = qs.order_by(*_ORDERING[sort])
+    ids = list(ordered.values_list("id", flat=True)[query.offset : query.offset + query.limit])
+    if len(ids) < query.limit and (ids or query.offset == 0):
+        return ids, lambda: query.offset + len(ids)  # the last page: no count query needed
+    return ids, qs.count
+
+
 def catalog_search(query: CatalogQuery) -> CatalogPage:
     """One page of the catalog and the total number of matching services.
 
     The page is found in two steps: the ids of the page in order (a narrow query, cheap to
-    sort however many services match), then those rows with provider and reputation.
+    sort however many services match), then those rows with their providers' scores.
     """
-    sort = query.effective_sort
-    ordered = _matching(query, ranked=sort == "relevance").order_by(*_ORDERING[sort])
-    ids = list(ordered.values_list("id", flat=True)[query.offset : query.offset + query.limit])
-    rows = _with_provider_reputation(Service.objects.select_related("provider")).in_bulk(ids)
+    if query.q and not query.q_terms:
+        return CatalogPage(total=0, services=[])  # only stop words or punctuation
+    ids, count = _page_ids(query)
+    total = count()
+    rows = Service.objects.select_related("provider").in_bulk(ids)
     services = [rows[pk] for pk in ids]
-    if len(ids) < query.limit and (ids or query.offset == 0):
-        total = query.offset + len(ids)  # the last page: no count query needed
-    else:
-        total = _matching(query, ranked=False).count()
+    scores = provider_scores([service.provider_id for service in services])
+    for service in services:
+        service.provider_score = scores[service.provider_id]
     return CatalogPage(total=total, services=services)
 
 
 def service_get(public_id: str) -> Service | None:
-    """Any listed service (active or not) with its provider's reputation annotated."""
-    qs = _with_provider_reputation(Service.objects.select_related("provider"))
-    return qs.filter(public_id=public_id).first()
+    """Any listed service (active or not), with its provider."""
+    return Service.objects.select_related("provider").filter(public_id=public_id).first()

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from marketplace.models import Service
 from marketplace.selectors import SORTS
-from reputation.models import NEW_PROVIDER_CONFIDENCE
+from reputation.selectors import reputation_view
 from the402.lib import money
+
+_DATETIME = serializers.DateTimeField()
+
+
+def _iso(value: datetime) -> str:
+    return _DATETIME.to_representation(value)
 
 
 class CatalogQuerySerializer(serializers.Serializer):
@@ -67,13 +74,22 @@ _PRICE_SCHEMA = {
 }
 
 
-def _price(service: Service, convert: Any) -> str | dict[str, str]:
+def _price(service: Service, convert: Callable[[int], int]) -> str | dict[str, str]:
     if service.price_max_micros is None:
         return money.format_usd(convert(service.price_micros))
     return {
         "min": money.format_usd(convert(service.price_micros)),
         "max": money.format_usd(convert(service.price_max_micros)),
     }
+
+
+def _same(micros: int) -> int:
+    return micros
+
+
+@extend_schema_field(_PRICE_SCHEMA)
+class PriceField(serializers.Field):
+    """A USD price string, or a `{min, max}` range for quote-required services."""
 
 
 class DimensionsSerializer(serializers.Serializer):
@@ -84,9 +100,14 @@ class DimensionsSerializer(serializers.Serializer):
 
 
 class ServiceSerializer(serializers.Serializer):
-    """One catalog entry: the service, its prices, where to buy it, and its provider."""
+    """One catalog entry: the service, its prices, where to buy it, and its provider.
 
-    id = serializers.CharField(source="public_id")
+    The fields below define the documented shape; `to_representation` builds it directly,
+    since walking DRF fields one by one cost more than the search itself. A test checks
+    that both list the same keys.
+    """
+
+    id = serializers.CharField()
     name = serializers.CharField()
     description = serializers.CharField()
     category = serializers.CharField()
@@ -94,77 +115,69 @@ class ServiceSerializer(serializers.Serializer):
     service_type = serializers.CharField()
     pricing_model = serializers.CharField()
     fulfillment_type = serializers.CharField()
-    price = serializers.SerializerMethodField()
-    agent_price = serializers.SerializerMethodField()
-    provider_net_price = serializers.SerializerMethodField()
-    platform_fee_pct = serializers.SerializerMethodField()
+    price = PriceField(help_text="The provider's price.")
+    agent_price = PriceField(help_text="What the agent pays: the price plus the platform fee.")
+    provider_net_price = PriceField(help_text="What the provider receives.")
+    platform_fee_pct = serializers.FloatField()
     estimated_delivery = serializers.CharField()
     input_schema = serializers.JSONField(allow_null=True)
     deliverable_schema = serializers.JSONField(allow_null=True)
     status = serializers.CharField()
     listed_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-    endpoint = serializers.SerializerMethodField()
-    webhook_healthy = serializers.SerializerMethodField()
-    provider_id = serializers.CharField(source="provider.public_id")
-    provider_name = serializers.CharField(source="provider.name")
-    provider_type = serializers.CharField(source="provider.type")
-    provider_wallet = serializers.CharField(source="provider.wallet")
-    provider_reputation = serializers.SerializerMethodField()
-    provider_dimensions = serializers.SerializerMethodField()
-    provider_confidence = serializers.SerializerMethodField()
-    provider_is_new = serializers.SerializerMethodField()
+    endpoint = serializers.URLField(help_text="Where to buy (or, if quoted, to inquire).")
+    webhook_healthy = serializers.BooleanField(
+        allow_null=True, help_text="Unknown (null) until the provider tests its webhook."
+    )
+    provider_id = serializers.CharField()
+    provider_name = serializers.CharField()
+    provider_type = serializers.CharField()
+    provider_wallet = serializers.CharField()
+    provider_reputation = serializers.FloatField()
+    provider_dimensions = DimensionsSerializer()
+    provider_confidence = serializers.FloatField()
+    provider_is_new = serializers.BooleanField()
     provider_completed_jobs = serializers.IntegerField()
-    provider_completion_rate = serializers.SerializerMethodField()
+    provider_completion_rate = serializers.FloatField(allow_null=True)
 
-    @extend_schema_field(_PRICE_SCHEMA)
-    def get_price(self, service: Service) -> str | dict[str, str]:
-        return _price(service, lambda micros: micros)
-
-    @extend_schema_field(_PRICE_SCHEMA)
-    def get_agent_price(self, service: Service) -> str | dict[str, str]:
-        return _price(service, money.agent_price)
-
-    @extend_schema_field(_PRICE_SCHEMA)
-    def get_provider_net_price(self, service: Service) -> str | dict[str, str]:
-        # The fee is paid by the agent on top, so the provider nets its listed price.
-        return _price(service, lambda micros: micros)
-
-    def get_platform_fee_pct(self, service: Service) -> float:
-        return money.PLATFORM_FEE_BPS / 100
-
-    @extend_schema_field(OpenApiTypes.URI)
-    def get_endpoint(self, service: Service) -> str:
+    def to_representation(self, service: Service) -> dict[str, Any]:
+        provider = service.provider
+        score = service.provider_score
+        reputation = reputation_view(score)
         action = "inquire" if service.is_quoted else "purchase"
-        return f"{self.context['base_url']}/v1/services/{service.public_id}/{action}"
-
-    @extend_schema_field(OpenApiTypes.BOOL)
-    def get_webhook_healthy(self, service: Service) -> bool | None:
-        return None  # unknown until the provider tests its webhook
-
-    def get_provider_reputation(self, service: Service) -> float:
-        return round(service.provider_reputation, 1)
-
-    @extend_schema_field(DimensionsSerializer)
-    def get_provider_dimensions(self, service: Service) -> dict[str, float]:
         return {
-            "quality": round(service.provider_quality, 1),
-            "speed": round(service.provider_speed, 1),
-            "reliability": round(service.provider_reliability, 1),
-            "communication": round(service.provider_communication, 1),
+            "id": service.public_id,
+            "name": service.name,
+            "description": service.description,
+            "category": service.category,
+            "tags": service.tags,
+            "service_type": service.service_type,
+            "pricing_model": service.pricing_model,
+            "fulfillment_type": service.fulfillment_type,
+            "price": _price(service, _same),
+            "agent_price": _price(service, money.agent_price),
+            # The fee is paid by the agent on top, so the provider nets its listed price.
+            "provider_net_price": _price(service, _same),
+            "platform_fee_pct": money.PLATFORM_FEE_BPS / 100,
+            "estimated_delivery": service.estimated_delivery,
+            "input_schema": service.input_schema,
+            "deliverable_schema": service.deliverable_schema,
+            "status": service.status,
+            "listed_at": _iso(service.listed_at),
+            "updated_at": _iso(service.updated_at),
+            "endpoint": f"{self.context['base_url']}/v1/services/{service.public_id}/{action}",
+            "webhook_healthy": None,
+            "provider_id": provider.public_id,
+            "provider_name": provider.name,
+            "provider_type": provider.type,
+            "provider_wallet": provider.wallet,
+            "provider_reputation": reputation["composite"],
+            "provider_dimensions": reputation["dimensions"],
+            "provider_confidence": reputation["confidence"],
+            "provider_is_new": reputation["is_new"],
+            "provider_completed_jobs": reputation["completed_jobs"],
+            "provider_completion_rate": reputation["completion_rate"],
         }
-
-    def get_provider_confidence(self, service: Service) -> float:
-        return round(service.provider_confidence, 2)
-
-    def get_provider_is_new(self, service: Service) -> bool:
-        return service.provider_confidence < NEW_PROVIDER_CONFIDENCE
-
-    @extend_schema_field(OpenApiTypes.FLOAT)
-    def get_provider_completion_rate(self, service: Service) -> float | None:
-        if not service.provider_total_jobs:
-            return None
-        return round(100.0 * service.provider_completed_jobs / service.provider_total_jobs, 1)
 
 
 class CatalogSerializer(serializers.Serializer):
@@ -192,4 +205,11 @@ class ReputationLevelsSerializer(serializers.Serializer):
 
 
 class ServiceDetailSerializer(ServiceSerializer):
-    reputation = ReputationLevelsSerializer(source="reputation_levels")
+    reputation = ReputationLevelsSerializer()
+
+    def to_representation(self, service: Service) -> dict[str, Any]:
+        levels = service.reputation_levels
+        return {
+            **super().to_representation(service),
+            "reputation": {level: reputation_view(score) for level, score in levels.items()},
+        }

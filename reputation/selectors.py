@@ -46,9 +46,25 @@ def reputation_view(score: ReputationScore) -> ReputationView:
     }
 
 
+def provider_scores(participant_ids: list[int]) -> dict[int, ReputationScore]:
+    """Provider-level scores of these participants (defaults for any without a stored row)."""
+    stored = {
+        score.participant_id: score
+        for score in ReputationScore.objects.filter(
+            participant_id__in=set(participant_ids),
+            scope=ReputationScore.Scope.PROVIDER,
+            scope_key="",
+        )
+    }
+    return {
+        pid: stored.get(pid) or default_score(pid, ReputationScore.Scope.PROVIDER)
+        for pid in participant_ids
+    }
+
+
 def reputation_levels(
     *, participant_id: int, service_type: str, service_public_id: str
-) -> dict[str, ReputationView]:
+) -> dict[str, ReputationScore]:
     """The three levels the service detail shows: service, service type and provider."""
     wanted = {
         ReputationScore.Scope.SERVICE: service_public_id,
@@ -57,12 +73,13 @@ def reputation_levels(
     }
     stored = {
         (row.scope, row.scope_key): row
-        for row in ReputationScore.objects.filter(participant_id=participant_id).filter(
-            scope__in=list(wanted), scope_key__in=list(wanted.values())
+        for row in ReputationScore.objects.filter(
+            participant_id=participant_id,
+            scope__in=list(wanted),
+            scope_key__in=list(wanted.values()),
         )
     }
-    levels: dict[str, ReputationView] = {}
-    for scope, key in wanted.items():
-        score = stored.get((scope, key)) or default_score(participant_id, scope, key)
-        levels[str(scope)] = reputation_view(score)
-    return levels
+    return {
+        str(scope): stored.get((scope, key)) or default_score(participant_id, scope, key)
+        for scope, key in wanted.items()
+    }

@@ -122,6 +122,9 @@ def _database() -> dict:
     elif engine == "django.db.backends.postgresql":
         config["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60, minimum=0)
         config["CONN_HEALTH_CHECKS"] = True
+        # Server-side parameters let psycopg prepare the statements a worker repeats (the
+        # catalog's few query shapes), so PostgreSQL stops re-planning them on every request.
+        config["OPTIONS"] = {"server_side_binding": env_bool("PG_SERVER_SIDE_BINDING", True)}
     else:
         raise ImproperlyConfigured("DATABASE_URL must be a sqlite:// or postgres:// URL")
     return config

@@ -202,5 +202,22 @@ def test_the_catalog_costs_a_fixed_number_of_queries(
     api: Client, django_assert_num_queries: object
 ) -> None:
     ServiceFactory.create_batch(25)
-    with django_assert_num_queries(3):  # page ids, page rows, total
+    with django_assert_num_queries(3):  # ranked ids (with the total), rows, provider scores
         api.get("/v1/services/catalog?q=service")
+    with django_assert_num_queries(4):  # page ids, total, rows, provider scores
+        api.get("/v1/services/catalog?limit=5")
+
+
+@pytest.mark.parametrize("offset", [0, 2, 4])
+def test_a_search_with_more_matches_than_the_ranked_window_counts_them(
+    api: Client, monkeypatch: pytest.MonkeyPatch, offset: int
+) -> None:
+    monkeypatch.setattr("marketplace.selectors.RANKED_WINDOW", 4)
+    for i in range(7):
+        ServiceFactory(name=f"SEO tool {i}")
+    body = api.get(f"/v1/services/catalog?q=seo&limit=2&offset={offset}").json()
+    assert body["total"] == 7
+    assert [s["name"] for s in body["services"]] == [
+        f"SEO tool {6 - offset}",
+        f"SEO tool {5 - offset}",
+    ]

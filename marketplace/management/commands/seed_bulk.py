@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
 
+from marketplace import search
 from marketplace.bulk import seed_bulk
 
 
@@ -18,4 +20,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, services: int, seed: int, **options: Any) -> None:
         created = seed_bulk(services, seed=seed)
+        search.optimize(connection)
+        search.optimize(connection)
         self.stdout.write(f"Created {created} services.")

@@ -1,0 +1,1 @@
+"""`make bench`: performance tables. Speed targets live here, never in timed tests."""
