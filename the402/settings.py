@@ -53,6 +53,21 @@ if PUBLIC_URL and not PUBLIC_URL.startswith(("http://", "https://")):
 # clients as base-sepolia so the official x402 clients pay it unchanged.
 NETWORK = env_choice("THE402_NETWORK", "devnet", ("devnet", "base-sepolia", "base"))
 PAY_TO = env_str("THE402_PAY_TO", "") or ""
+# JSON-RPC endpoint of the chain; on devnet, the local anvil on THE402_DEVNET_PORT.
+DEVNET_PORT = env_int("THE402_DEVNET_PORT", 8545, minimum=1, maximum=65535)
+CHAIN_RPC_URL = env_str("CHAIN_RPC_URL") or (
+    f"http://127.0.0.1:{DEVNET_PORT}" if NETWORK == "devnet" else ""
+)
+# The key that sends our transactions (settlements, escrow calls, payouts); on devnet the
+# deployment's owner key is used when unset.
+RELAYER_KEY = env_str("THE402_RELAYER_KEY") or ""
+# `local` verifies and settles in-process; a URL names a remote x402 facilitator.
+FACILITATOR = env_str("THE402_FACILITATOR", "local") or "local"
+if FACILITATOR != "local" and not FACILITATOR.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("THE402_FACILITATOR must be `local` or an http(s) URL")
+CDP_API_KEY_ID = env_str("CDP_API_KEY_ID") or ""
+CDP_API_KEY_SECRET = env_str("CDP_API_KEY_SECRET") or ""
+SERVE_FACILITATOR = env_bool("THE402_SERVE_FACILITATOR", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
