@@ -27,6 +27,7 @@ class Participant(BaseModel):
     description = models.TextField(blank=True, max_length=2000)
     webhook_url = models.URLField(blank=True, max_length=500)
     capabilities = models.JSONField(default=list, blank=True)
+    webhook_secret_encrypted = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -38,3 +39,175 @@ class Participant(BaseModel):
     @property
     def is_provider(self) -> bool:
         return self.type in (self.Type.PROVIDER, self.Type.BOTH)
+
+
+class ApiKey(BaseModel):
+    """A participant's API key: found by keyed hash, kept encrypted, never stored in clear.
+
+    At most one key per participant is live; rotation revokes the old one in the same
+    transaction that creates the new one.
+    """
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="api_keys")
+    key_hash = models.CharField(max_length=64, unique=True)
+    key_encrypted = models.BinaryField()
+    hint = models.CharField(max_length=12, help_text="The first characters, for people")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="api_key_one_live_per_participant",
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "live"
+        return f"{self.hint}… ({state})"
+
+
+class LedgerAccount(BaseModel):
+    """An account of the double-entry ledger, in micro-USDC.
+
+    `balance` is a cached projection of the account's entries, changed only by
+    `payments.ledger` under a conditional update; `ledger_check` proves it equals the sum.
+    Only accounts standing for the outside world may go negative.
+    """
+
+    class Kind(models.TextChoices):
+        EXTERNAL = "external", "Outside world (on-chain inflows and outflows)"
+        AGENT_BALANCE = "agent_balance", "Agent prepaid balance"
+        PROVIDER_PAYABLE = "provider_payable", "Owed to a provider"
+        ESCROW = "escrow", "Held in escrow"
+        REVENUE = "revenue", "Platform revenue"
+
+    code = models.CharField(max_length=80, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+    )
+    balance = models.BigIntegerField(default=0)
+    allow_negative = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(allow_negative=True) | models.Q(balance__gte=0),
+                name="ledger_account_not_negative",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.balance} µUSDC)"
+
+
+class LedgerTransaction(models.Model):
+    """One movement of money: entries summing to zero, written together, never changed."""
+
+    kind = models.CharField(max_length=32, db_index=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    reference = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"
+
+
+class LedgerEntry(models.Model):
+    """One leg of a transaction: a signed amount on one account (+ in, − out)."""
+
+    transaction = models.ForeignKey(
+        LedgerTransaction, on_delete=models.PROTECT, related_name="entries"
+    )
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
+    amount = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-id"], name="ledger_entry_account_idx")]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount=0), name="ledger_entry_not_zero")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+} on {self.account_id} (transaction {self.transaction_id})"
+
+
+class X402Payment(BaseModel):
+    """One x402 authorization we accepted, from verification to settlement.
+
+    The unique (network, asset, payer, nonce) row is claimed before settling, so an
+    authorization pays for one request only, however often and however concurrently it is
+    replayed. A settlement whose outcome is unknown stays `pending` until reconciliation: it
+    is never answered with a fresh 402 (the buyer would pay twice).
+    """
+
+    class Status(models.TextChoices):
+        SETTLING = "settling", "Settling"
+        SETTLED = "settled", "Settled"
+        FAILED = "failed", "Failed"
+        PENDING = "pending", "Outcome unknown (awaiting the chain)"
+
+    public_id = models.CharField(max_length=24, unique=True)
+    x402_version = models.PositiveSmallIntegerField()
+    network = models.CharField(max_length=40)
+    asset = models.CharField(max_length=42)
+    payer = models.CharField(max_length=42, db_index=True)
+    pay_to = models.CharField(max_length=42)
+    amount = models.BigIntegerField()
+    nonce = models.CharField(max_length=66)
+    valid_before = models.BigIntegerField()
+    fingerprint = models.CharField(max_length=64, unique=True)
+    method = models.CharField(max_length=8)
+    resource = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SETTLING)
+    tx_hash = models.CharField(max_length=66, blank=True)
+    error_reason = models.CharField(max_length=100, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "asset", "payer", "nonce"], name="x402_payment_nonce_once"
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="x402_amount_positive"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "created_at"],
+                condition=models.Q(status__in=["settling", "pending"]),
+                name="x402_payment_unfinished_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.amount} µUSDC from {self.payer} ({self.status})"
+
+
+class IdempotencyRecord(BaseModel):
+    """A purchase-like request seen with an `Idempotency-Key` (Stripe semantics).
+
+    The key is scoped by caller, so one client cannot read another's response. The first
+    request claims the row; a retry after it completed gets the stored response; a retry
+    while it runs gets 409; the same key with a different request gets 422.
+    """
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    scope = models.CharField(max_length=80)
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_once")
+        ]

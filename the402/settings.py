@@ -6,6 +6,7 @@ devnet) and production (PostgreSQL, Redis broker, Base mainnet). Bad values stop
 
 from __future__ import annotations
 
+import base64
 import secrets
 from pathlib import Path
 
@@ -41,6 +42,32 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _encryption_key() -> bytes:
+    """The master key for secrets at rest (API keys, credentials): 32 bytes, base64."""
+    value = env_str("THE402_ENCRYPTION_KEY")
+    if not value:
+        if not DEBUG:
+            raise ImproperlyConfigured(
+                "THE402_ENCRYPTION_KEY (or THE402_ENCRYPTION_KEY_FILE) is required when DEBUG "
+                "is off: 32 random bytes, base64-encoded"
+            )
+        key_file = DATA_DIR / "encryption_key"
+        if not key_file.exists():
+            key_file.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+            key_file.chmod(0o600)
+        value = key_file.read_text().strip()
+    try:
+        key = base64.b64decode(value, validate=True)
+    except ValueError:
+        raise ImproperlyConfigured("THE402_ENCRYPTION_KEY is not valid base64") from None
+    if len(key) != 32:
+        raise ImproperlyConfigured("THE402_ENCRYPTION_KEY must decode to exactly 32 bytes")
+    return key
+
+
+ENCRYPTION_KEY = _encryption_key()
 
 PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])

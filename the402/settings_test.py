@@ -7,6 +7,7 @@ import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-000000")
 os.environ.setdefault("THE402_DATA_DIR", tempfile.mkdtemp(prefix="the402-test-"))
+os.environ.setdefault("THE402_ENCRYPTION_KEY", "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM=")
 
 from the402.settings import *  # noqa: E402, F403
 from the402.settings import Q_CLUSTER  # noqa: E402
@@ -17,3 +18,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not the shared-cache memory database: concurrency tests need SQLite's real
+    # locking (busy timeout, IMMEDIATE transactions), as the embedded default runs it.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(os.environ["THE402_DATA_DIR"], "test.sqlite3")
+    }

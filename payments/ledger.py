@@ -1,0 +1,138 @@
+"""The double-entry ledger: every movement of money, in integer micro-USDC.
+
+A transaction is a list of postings (from one account to another); it is written in one
+database transaction with entries that sum to zero, under an idempotency key, and every
+account change is a conditional `UPDATE … SET balance = balance + delta` that refuses to take
+a non-negative account below zero. Accounts are updated in id order, so two transactions
+touching the same accounts always lock them in the same order and cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+
+from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction, Participant
+from the402.lib.errors import ApplicationError, Conflict
+
+WORLD = "world:chain"  # USDC that came in from (or went out to) the chain
+PLATFORM_FEES = "platform:fees"
+
+
+class InsufficientFunds(ApplicationError):
+    status_code = 402
+    code = "insufficient_balance"
+
+
+@dataclass(frozen=True)
+class Posting:
+    source: str
+    destination: str
+    amount: int
+
+
+def agent_account(participant: Participant) -> str:
+    return f"agent:{participant.public_id}"
+
+
+_KINDS: dict[str, tuple[str, bool]] = {
+    # code prefix -> (kind, may go negative)
+    "world": (LedgerAccount.Kind.EXTERNAL, True),
+    "platform": (LedgerAccount.Kind.REVENUE, False),
+    "agent": (LedgerAccount.Kind.AGENT_BALANCE, False),
+    "provider": (LedgerAccount.Kind.PROVIDER_PAYABLE, False),
+    "escrow": (LedgerAccount.Kind.ESCROW, False),
+}
+
+
+def _account(code: str) -> LedgerAccount:
+    prefix, _, rest = code.partition(":")
+    kind, allow_negative = _KINDS[prefix]
+    participant = None
+    if prefix in ("agent", "provider"):
+        participant = Participant.objects.get(public_id=rest)
+    account, _ = LedgerAccount.objects.get_or_create(
+        code=code,
+        defaults={"kind": kind, "allow_negative": allow_negative, "participant": participant},
+    )
+    return account
+
+
+def _deltas(postings: list[Posting]) -> dict[str, int]:
+    deltas: dict[str, int] = defaultdict(int)
+    for posting in postings:
+        if posting.amount <= 0:
+            raise ValueError("a posting moves a positive amount")
+        if posting.source == posting.destination:
+            raise ValueError("a posting moves money between two different accounts")
+        deltas[posting.source] -= posting.amount
+        deltas[posting.destination] += posting.amount
+    return {code: delta for code, delta in deltas.items() if delta}
+
+
+def ledger_record(
+    *,
+    kind: str,
+    idempotency_key: str,
+    postings: list[Posting],
+    description: str = "",
+    reference: dict[str, Any] | None = None,
+) -> LedgerTransaction:
+    """Record a movement of money once; a repeat with the same key returns the first.
+
+    Raises `InsufficientFunds` (and writes nothing) when an account would go below zero.
+    """
+    deltas = _deltas(postings)
+    with transaction.atomic():
+        existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _same_or_conflict(existing, deltas)
+        accounts = {code: _account(code) for code in deltas}
+        try:
+            with transaction.atomic():
+                record = LedgerTransaction.objects.create(
+                    kind=kind,
+                    idempotency_key=idempotency_key,
+                    description=description[:300],
+                    reference=reference or {},
+                )
+        except IntegrityError:
+            # A concurrent request recorded the same key first.
+            existing = LedgerTransaction.objects.get(idempotency_key=idempotency_key)
+            return _same_or_conflict(existing, deltas)
+        for code, account in sorted(accounts.items(), key=lambda item: item[1].pk):
+            delta = deltas[code]
+            updated = (
+                LedgerAccount.objects.filter(pk=account.pk)
+                .filter(Q(allow_negative=True) | Q(balance__gte=-delta))
+                .update(balance=F("balance") + delta)
+            )
+            if updated != 1:
+                raise InsufficientFunds(
+                    f"{code} holds less than {-delta} µUSDC", extra={"account": code}
+                )
+        LedgerEntry.objects.bulk_create(
+            LedgerEntry(transaction=record, account=accounts[code], amount=delta)
+            for code, delta in deltas.items()
+        )
+    return record
+
+
+def _same_or_conflict(existing: LedgerTransaction, deltas: dict[str, int]) -> LedgerTransaction:
+    recorded = {
+        code: amount for code, amount in existing.entries.values_list("account__code", "amount")
+    }
+    if recorded != deltas:
+        raise Conflict(
+            f"ledger transaction {existing.idempotency_key!r} was recorded with other amounts",
+            code="idempotency_mismatch",
+        )
+    return existing
+
+
+def balance_of(code: str) -> int:
+    return LedgerAccount.objects.filter(code=code).values_list("balance", flat=True).first() or 0
