@@ -28,6 +28,11 @@ class Participant(BaseModel):
     webhook_url = models.URLField(blank=True, max_length=500)
     capabilities = models.JSONField(default=list, blank=True)
     webhook_secret_encrypted = models.BinaryField(null=True, blank=True, editable=False)
+    registered_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set by POST /v1/register; empty for wallets known only by a payment",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -161,12 +166,18 @@ class X402Payment(BaseModel):
     nonce = models.CharField(max_length=66)
     valid_before = models.BigIntegerField()
     fingerprint = models.CharField(max_length=64, unique=True)
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
     method = models.CharField(max_length=8)
     resource = models.CharField(max_length=500)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SETTLING)
     tx_hash = models.CharField(max_length=66, blank=True)
     error_reason = models.CharField(max_length=100, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
+    fulfilled_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the paid request's work was committed"
+    )
 
     class Meta:
         constraints = [

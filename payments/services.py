@@ -1,14 +1,27 @@
-"""Writes to identities. Every participant is created through here."""
+"""Writes to identities: participants, API keys and webhook secrets."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from payments.models import Participant
+from payments import crypto
+from payments.models import ApiKey, Participant
 from payments.wallets import normalize_address
 from the402.lib.errors import ApplicationError
+
+_API_KEY_PURPOSE = "api-key"
+_WEBHOOK_PURPOSE = "webhook-secret"
+
+
+def _wallet(value: str) -> str:
+    try:
+        return normalize_address(value)
+    except ValueError as exc:
+        raise ApplicationError(str(exc), code="invalid_wallet") from None
 
 
 @transaction.atomic
@@ -22,12 +35,8 @@ def participant_create(
     capabilities: list[Any] | None = None,
 ) -> Participant:
     """Create a participant for a wallet (checksummed); the wallet must be new."""
-    try:
-        wallet = normalize_address(wallet)
-    except ValueError as exc:
-        raise ApplicationError(str(exc), code="invalid_wallet") from None
     participant = Participant(
-        wallet=wallet,
+        wallet=_wallet(wallet),
         name=name.strip(),
         type=type,
         description=description.strip(),
@@ -37,3 +46,124 @@ def participant_create(
     participant.full_clean()
     participant.save()
     return participant
+
+
+def participant_for_wallet(wallet: str) -> Participant:
+    """The participant a wallet stands for, created on its first payment ("payment IS auth")."""
+    wallet = _wallet(wallet)
+    participant = Participant.objects.filter(wallet=wallet).first()
+    if participant is not None:
+        return participant
+    try:
+        with transaction.atomic():
+            return Participant.objects.create(wallet=wallet)
+    except IntegrityError:  # a concurrent first payment from the same wallet created it
+        return Participant.objects.get(wallet=wallet)
+
+
+@dataclass(frozen=True)
+class Registration:
+    participant: Participant
+    api_key: str
+    created: bool
+
+
+@transaction.atomic
+def participant_register(
+    *,
+    wallet: str,
+    name: str,
+    type: str,
+    description: str = "",
+    webhook_url: str = "",
+    capabilities: list[Any] | None = None,
+) -> Registration:
+    """Register a wallet, once: a repeat answers with the existing participant and key.
+
+    A wallet known only from earlier payments becomes registered now (and gets its key).
+    """
+    participant = Participant.objects.select_for_update().filter(
+        wallet=_wallet(wallet)
+    ).first() or participant_for_wallet(wallet)
+    if participant.registered_at is not None:
+        return Registration(participant, api_key_reveal(participant=participant), created=False)
+    participant.name = name.strip()
+    participant.type = type
+    participant.description = description.strip()
+    participant.webhook_url = webhook_url
+    participant.capabilities = capabilities or []
+    participant.registered_at = timezone.now()
+    participant.full_clean()
+    participant.save()
+    return Registration(participant, api_key_issue(participant=participant), created=True)
+
+
+@transaction.atomic
+def api_key_issue(*, participant: Participant) -> str:
+    """A new API key for the participant; any previous key stops working at once."""
+    ApiKey.objects.filter(participant=participant, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    key = crypto.new_api_key()
+    ApiKey.objects.create(
+        participant=participant,
+        key_hash=crypto.lookup_hash(key, purpose=_API_KEY_PURPOSE),
+        key_encrypted=crypto.encrypt(key, purpose=_API_KEY_PURPOSE),
+        hint=key[:7],
+    )
+    return key
+
+
+def api_key_reveal(*, participant: Participant) -> str:
+    """The participant's live key, decrypted (register answers repeats with it)."""
+    record = ApiKey.objects.filter(participant=participant, revoked_at__isnull=True).first()
+    if record is None:
+        return api_key_issue(participant=participant)
+    return crypto.decrypt(bytes(record.key_encrypted), purpose=_API_KEY_PURPOSE)
+
+
+def participant_for_api_key(key: str) -> Participant | None:
+    """Who a presented API key belongs to, if it is live."""
+    if not key.startswith(crypto.API_KEY_PREFIX) or len(key) > 100:
+        return None
+    record = (
+        ApiKey.objects.select_related("participant")
+        .filter(key_hash=crypto.lookup_hash(key, purpose=_API_KEY_PURPOSE), revoked_at__isnull=True)
+        .first()
+    )
+    if record is None:
+        return None
+    # The keyed hash already matched; comparing the keys themselves in constant time
+    # guards against a hash collision without leaking timing.
+    stored = crypto.decrypt(bytes(record.key_encrypted), purpose=_API_KEY_PURPOSE)
+    return record.participant if crypto.constant_time_equal(stored, key) else None
+
+
+@transaction.atomic
+def participant_update(*, participant: Participant, **fields: Any) -> str | None:
+    """Update a profile; setting a new webhook URL issues a webhook secret, returned once."""
+    allowed = {"name", "description", "webhook_url", "capabilities", "type"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ApplicationError(f"cannot update: {', '.join(sorted(unknown))}", code="invalid_field")
+    secret = None
+    new_url = fields.get("webhook_url")
+    if new_url is not None and (
+        new_url != participant.webhook_url or not participant.webhook_secret_encrypted
+    ):
+        secret = crypto.new_webhook_secret() if new_url else None
+        participant.webhook_secret_encrypted = (
+            crypto.encrypt(secret, purpose=_WEBHOOK_PURPOSE) if secret else None
+        )
+    for name, value in fields.items():
+        setattr(participant, name, value.strip() if isinstance(value, str) else value)
+    participant.full_clean()
+    participant.save()
+    return secret
+
+
+def webhook_secret(participant: Participant) -> str | None:
+    """The secret the platform signs this participant's webhooks with."""
+    if not participant.webhook_secret_encrypted:
+        return None
+    return crypto.decrypt(bytes(participant.webhook_secret_encrypted), purpose=_WEBHOOK_PURPOSE)

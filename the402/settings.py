@@ -95,6 +95,8 @@ if FACILITATOR != "local" and not FACILITATOR.startswith(("http://", "https://")
 CDP_API_KEY_ID = env_str("CDP_API_KEY_ID") or ""
 CDP_API_KEY_SECRET = env_str("CDP_API_KEY_SECRET") or ""
 SERVE_FACILITATOR = env_bool("THE402_SERVE_FACILITATOR", default=False)
+# How long a paid request waits for its settlement's receipt before answering "pending".
+SETTLE_TIMEOUT = env_int("THE402_SETTLE_TIMEOUT", 30, minimum=1, maximum=300)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

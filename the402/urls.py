@@ -24,5 +24,6 @@ urlpatterns = [
     ),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
     path("admin/", admin.site.urls),
+    path("", include("payments.urls")),
     path("", include("marketplace.urls")),
 ]

@@ -1,0 +1,489 @@
+"""The payment gate: one way for any endpoint to charge for a request.
+
+A paid view subclasses `PaidView` and says three things: its `price` for this request,
+how to `validate` the input (no writes), and what to `perform` once paid (inside a database
+transaction). The gate then:
+
+* answers a request without payment with `402`: the x402 v1 JSON body and the v2
+  `PAYMENT-REQUIRED` header, both listing the same requirements;
+* with `X-BALANCE-AUTH: <api key>`, charges the prepaid balance and performs in one database
+  transaction (a short balance falls through to the 402 challenge, which says so);
+* with `X-PAYMENT` (v1) or `PAYMENT-SIGNATURE` (v2), validates the input, verifies the
+  authorization, claims it (one row per payer nonce, so it pays for one request only), settles
+  it, and only then performs; the receipt goes back in `X-PAYMENT-RESPONSE` and
+  `PAYMENT-RESPONSE`.
+
+Input is validated before any payment is taken, so a 400/404/409 is never charged. Settlement
+comes before the work, so a failed settlement creates nothing. A settlement that times out is
+answered `202 payment_pending`, never with a fresh 402: the same request with the same payment
+header completes it later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments import x402
+from payments.chain.client import current_deployment
+from payments.facilitators import facilitator
+from payments.ledger import WORLD, InsufficientFunds, Posting, agent_account, ledger_record
+from payments.models import IdempotencyRecord, Participant, X402Payment
+from payments.networks import current_network
+from payments.services import participant_for_api_key, participant_for_wallet
+from the402.lib.errors import ApplicationError, error_body
+from the402.lib.ids import new_public_id
+from the402.lib.money import format_usd
+from the402.lib.urls import public_base_url
+
+PAYMENT_HEADERS = (("PAYMENT-SIGNATURE", 2), ("X-PAYMENT", 1))
+
+
+@dataclass(frozen=True)
+class Price:
+    """What one request costs and where the money goes in the ledger."""
+
+    amount: int  # micro-USDC
+    description: str
+    destination: str | None  # ledger account credited; None: the payer's own balance
+    allow_balance: bool = True
+    input_schema: dict[str, Any] | None = None
+    output_schema: dict[str, Any] | None = None
+
+
+@dataclass
+class Paid:
+    """How the request was paid, handed to `perform`."""
+
+    method: str  # "x402" or "balance"
+    participant: Participant
+    amount: int
+    payment: X402Payment | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+class PaymentRequired(ApplicationError):
+    status_code = 402
+    code = "payment_required"
+
+
+class PaidView(APIView):
+    """Base of every paid endpoint. Subclasses implement price, validate and perform, and
+    route their paid method to `gate` (`post = PaidView.gate`).
+
+    With `accepts_api_key`, a caller presenting a valid `X-API-Key` is served without paying
+    ("API key, or a $0.001 x402 payment from the owning wallet").
+    """
+
+    endpoint_auth = "x402 or balance"
+    accepts_api_key = False
+
+    def price(self, request: Request, **kwargs: Any) -> Price:
+        raise NotImplementedError
+
+    def validate(self, request: Request, payer: str | None, **kwargs: Any) -> Any:
+        """Check the input without writing anything; raise ApplicationError to refuse.
+
+        `payer` is the paying wallet once it is known (verified), else None.
+        """
+        return None
+
+    def perform(self, request: Request, paid: Paid, data: Any, **kwargs: Any) -> Response:
+        raise NotImplementedError
+
+    def gate(self, request: Request, **kwargs: Any) -> Response:
+        return PaymentGate(self, request, kwargs).handle()
+
+
+def payment_options(request: HttpRequest, price: Price) -> list[x402.PaymentOption]:
+    deployment = current_deployment()
+    network = current_network()
+    return [
+        x402.PaymentOption(
+            network=network,
+            asset=deployment.usdc,
+            asset_name=network.usdc_name,
+            asset_version=network.usdc_version,
+            pay_to=deployment.treasury,
+            amount=price.amount,
+            resource=public_base_url(request) + request.path,
+            description=price.description,
+            input_schema=price.input_schema,
+            output_schema=price.output_schema,
+            method=request.method or "POST",
+        )
+    ]
+
+
+def challenge(request: HttpRequest, price: Price, error: str, code: str) -> Response:
+    """The 402: a v1 body for v1 clients and a v2 header for v2 clients, same terms."""
+    options = payment_options(request, price)
+    body = x402.payment_required_body(options, error)
+    body["code"] = code
+    response = Response(body, status=402)
+    response["PAYMENT-REQUIRED"] = x402.payment_required_header(options, error)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class PaymentGate:
+    def __init__(self, view: PaidView, request: Request, kwargs: dict[str, Any]) -> None:
+        self.view = view
+        self.request = request
+        self.kwargs = kwargs
+
+    def handle(self) -> Response:
+        price = self.view.price(self.request, **self.kwargs)
+        api_key = self.request.headers.get("X-API-Key")
+        if self.view.accepts_api_key and api_key is not None:
+            return self._serve_with_api_key(api_key)
+        balance_key = self.request.headers.get("X-BALANCE-AUTH")
+        if balance_key is not None:
+            return self._pay_from_balance(price, balance_key)
+        for header, version in PAYMENT_HEADERS:
+            value = self.request.headers.get(header)
+            if value is not None:
+                return self._pay_with_x402(price, value, version)
+        return challenge(
+            self.request, price, "Payment required: send an x402 payment", "payment_required"
+        )
+
+    def _serve_with_api_key(self, key: str) -> Response:
+        participant = authenticated_participant(key)
+        data = self.view.validate(self.request, participant.wallet, **self.kwargs)
+        with transaction.atomic():
+            return self.view.perform(
+                self.request, Paid("api_key", participant, 0), data, **self.kwargs
+            )
+
+    # --- prepaid balance ----------------------------------------------------------------
+    def _pay_from_balance(self, price: Price, key: str) -> Response:
+        if not price.allow_balance:
+            raise ApplicationError(
+                "This endpoint cannot be paid from a prepaid balance; pay with x402",
+                code="balance_not_accepted",
+            )
+        participant = authenticated_participant(key)
+        data = self.view.validate(self.request, participant.wallet, **self.kwargs)
+        return idempotent(
+            self.request,
+            f"p:{participant.public_id}",
+            lambda: self._charge_balance(price, participant, data),
+        )
+
+    def _charge_balance(self, price: Price, participant: Participant, data: Any) -> Response:
+        try:
+            with transaction.atomic():
+                ledger_record(
+                    kind="charge",
+                    idempotency_key=new_public_id("chg"),
+                    postings=[
+                        Posting(
+                            agent_account(participant),
+                            price.destination or agent_account(participant),
+                            price.amount,
+                        )
+                    ],
+                    description=price.description,
+                    reference={"path": self.request.path},
+                )
+                paid = Paid("balance", participant, price.amount)
+                return self.view.perform(self.request, paid, data, **self.kwargs)
+        except InsufficientFunds:
+            return challenge(
+                self.request,
+                price,
+                f"Insufficient balance for {format_usd(price.amount)} USDC: pay with x402 "
+                "or deposit to your balance",
+                "insufficient_balance",
+            )
+
+    # --- x402 ---------------------------------------------------------------------------
+    def _pay_with_x402(self, price: Price, header: str, version: int) -> Response:
+        try:
+            payload = x402.decode_payment_header(header, version=version)
+            option = x402.select_option(payload, payment_options(self.request, price))
+        except x402.X402Error as exc:
+            return challenge(self.request, price, exc.message, exc.reason)
+        verified = facilitator().verify(payload, option)
+        if not verified.is_valid:
+            return challenge(
+                self.request,
+                price,
+                verified.message or "Invalid payment",
+                verified.reason or "invalid_payment",
+            )
+        payer = verified.payer or payload.authorization.from_address
+        data = self.view.validate(self.request, payer, **self.kwargs)
+        return idempotent(
+            self.request,
+            f"w:{payer.lower()}",
+            lambda: self._settle_and_perform(price, payload, option, data),
+        )
+
+    def _settle_and_perform(
+        self, price: Price, payload: x402.PaymentPayload, option: x402.PaymentOption, data: Any
+    ) -> Response:
+        payment, claimed = self._claim(payload, option)
+        if not claimed:
+            answer = self._already_claimed(price, payment)
+            if answer is not None:
+                return answer
+        else:
+            result = facilitator().settle(payload, option)
+            X402Payment.objects.filter(pk=payment.pk).update(
+                status=result.status,
+                tx_hash=result.tx_hash,
+                error_reason=result.reason or "",
+                settled_at=timezone.now() if result.status == "settled" else None,
+            )
+            payment.refresh_from_db()
+            if result.status == "failed":
+                return challenge(
+                    self.request,
+                    price,
+                    f"Settlement failed: {result.reason}",
+                    result.reason or "settlement_failed",
+                )
+            if result.status == "pending":
+                return pending(payment)
+        return self._fulfil(price, payment, payload, data)
+
+    def _claim(
+        self, payload: x402.PaymentPayload, option: x402.PaymentOption
+    ) -> tuple[X402Payment, bool]:
+        """Claim the authorization for this request: a unique row per (payer, nonce)."""
+        auth = payload.authorization
+        try:
+            with transaction.atomic():
+                return (
+                    X402Payment.objects.create(
+                        public_id=new_public_id("pay"),
+                        x402_version=payload.version,
+                        network=option.network.caip2,
+                        asset=option.asset.lower(),
+                        payer=auth.from_address.lower(),
+                        pay_to=option.pay_to.lower(),
+                        amount=auth.value,
+                        nonce=auth.nonce.lower(),
+                        valid_before=auth.valid_before,
+                        fingerprint=payload.fingerprint(),
+                        method=self.request.method or "POST",
+                        resource=option.resource[:500],
+                    ),
+                    True,
+                )
+        except IntegrityError:
+            existing = X402Payment.objects.filter(fingerprint=payload.fingerprint()).first()
+            if existing is None:
+                # Same payer and nonce, different signed content: never the same payment.
+                raise PaymentRequired(
+                    "This authorization nonce was already used",
+                    code="invalid_exact_evm_nonce_already_used",
+                ) from None
+            return existing, False
+
+    def _already_claimed(self, price: Price, payment: X402Payment) -> Response | None:
+        """A replayed payment header: finish an interrupted request, or refuse."""
+        resource = public_base_url(self.request) + self.request.path
+        if payment.resource != resource[:500]:
+            raise ApplicationError(
+                f"This payment was made for {payment.resource}, not {resource}",
+                code="payment_already_used",
+                status=409,
+            )
+        if payment.status == X402Payment.Status.PENDING:
+            result = facilitator().status(payment.tx_hash)
+            if result.status == "pending":
+                return pending(payment)
+            X402Payment.objects.filter(pk=payment.pk).update(
+                status=result.status,
+                error_reason=result.reason or "",
+                settled_at=timezone.now() if result.status == "settled" else None,
+            )
+            payment.refresh_from_db()
+        if payment.status == X402Payment.Status.FAILED:
+            return challenge(
+                self.request,
+                price,
+                f"This payment failed to settle ({payment.error_reason}); sign a new one",
+                payment.error_reason or "settlement_failed",
+            )
+        if payment.status == X402Payment.Status.SETTLING:
+            raise ApplicationError(
+                "This payment is being settled by another request",
+                code="payment_in_progress",
+                status=409,
+            )
+        if payment.fulfilled_at is not None:
+            raise ApplicationError(
+                "This payment has already paid for a request",
+                code="payment_already_used",
+                status=409,
+            )
+        return None  # settled but its request never completed: complete it now
+
+    def _fulfil(
+        self, price: Price, payment: X402Payment, payload: x402.PaymentPayload, data: Any
+    ) -> Response:
+        participant = participant_for_wallet(payment.payer)
+        if payment.participant_id is None:
+            X402Payment.objects.filter(pk=payment.pk).update(participant=participant)
+        receipt = x402.encode_settle_response(
+            success=True,
+            transaction=payment.tx_hash,
+            network=current_network().caip2
+            if payload.version == 2
+            else current_network().x402_name,
+            payer=payload.authorization.from_address,
+        )
+        paid = Paid("x402", participant, payment.amount, payment)
+        try:
+            with transaction.atomic():
+                claimed = X402Payment.objects.filter(
+                    pk=payment.pk, fulfilled_at__isnull=True
+                ).update(fulfilled_at=timezone.now())
+                if claimed != 1:
+                    raise ApplicationError(
+                        "This payment has already paid for a request",
+                        code="payment_already_used",
+                        status=409,
+                    )
+                ledger_record(
+                    kind="x402_payment",
+                    idempotency_key=f"x402:{payment.public_id}",
+                    postings=[
+                        Posting(
+                            WORLD, price.destination or agent_account(participant), payment.amount
+                        )
+                    ],
+                    description=price.description,
+                    reference={"payment": payment.public_id, "tx": payment.tx_hash},
+                )
+                response = self.view.perform(self.request, paid, data, **self.kwargs)
+        except ApplicationError as exc:
+            if exc.code in ("payment_already_used",):
+                raise
+            # The money moved but the work was refused (a race since validation): keep the
+            # buyer whole by crediting its prepaid balance.
+            _refund_to_balance(payment, participant, price, reason=exc.code)
+            response = Response(
+                error_body(exc.message, exc.code, refunded_to_balance=format_usd(payment.amount)),
+                status=exc.status_code,
+            )
+        response["X-PAYMENT-RESPONSE"] = receipt
+        response["PAYMENT-RESPONSE"] = receipt
+        return response
+
+
+def authenticated_participant(key: str) -> Participant:
+    """The participant behind an API key, or a 401."""
+    participant = participant_for_api_key(key)
+    if participant is None:
+        raise ApplicationError("Invalid or revoked API key", code="invalid_api_key", status=401)
+    return participant
+
+
+def _refund_to_balance(
+    payment: X402Payment, participant: Participant, price: Price, *, reason: str
+) -> None:
+    with transaction.atomic():
+        X402Payment.objects.filter(pk=payment.pk).update(fulfilled_at=timezone.now())
+        ledger_record(
+            kind="refund_to_balance",
+            idempotency_key=f"x402:{payment.public_id}",
+            postings=[Posting(WORLD, agent_account(participant), payment.amount)],
+            description=f"Refund of {price.description}: {reason}",
+            reference={"payment": payment.public_id, "tx": payment.tx_hash},
+        )
+
+
+def pending(payment: X402Payment) -> Response:
+    return Response(
+        {
+            "error": "The payment was sent to the chain but is not confirmed yet. Send the same "
+            "request with the same payment header to complete it; do not pay again.",
+            "code": "payment_pending",
+            "payment_id": payment.public_id,
+            "transaction": payment.tx_hash,
+        },
+        status=202,
+    )
+
+
+# --- Idempotency-Key (Stripe semantics) -------------------------------------------------
+_STORED_STATUSES = range(200, 500)
+_NOT_STORED = {202, 402, 409, 429}
+
+
+def idempotent(request: Request, scope: str, handler: Callable[[], Response]) -> Response:
+    """Run `handler` once per (caller, Idempotency-Key); repeats get the first response.
+
+    A concurrent repeat gets 409, the same key with a different request 422. Responses that
+    invite a retry (402, 202 pending, 409, 429) and server errors are not kept, so the key
+    can be used again for that retry.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return handler()
+    if not key or len(key) > 255:
+        raise ApplicationError(
+            "Idempotency-Key must be 1 to 255 characters", code="invalid_idempotency_key"
+        )
+    fingerprint = hashlib.sha256(
+        json.dumps([request.method, request.path, request.body.decode("utf-8", "replace")]).encode()
+    ).hexdigest()
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                scope=scope, key=key, request_fingerprint=fingerprint
+            )
+    except IntegrityError:
+        existing = IdempotencyRecord.objects.get(scope=scope, key=key)
+        if existing.request_fingerprint != fingerprint:
+            raise ApplicationError(
+                "This Idempotency-Key was used with a different request",
+                code="idempotency_key_reused",
+                status=422,
+            ) from None
+        if existing.status == IdempotencyRecord.Status.IN_PROGRESS:
+            raise ApplicationError(
+                "A request with this Idempotency-Key is in progress",
+                code="idempotency_key_in_progress",
+                status=409,
+            ) from None
+        stored = json.loads(bytes(existing.response_body or b"null"))
+        replay = Response(stored, status=existing.response_status)
+        for name, value in existing.response_headers.items():
+            replay[name] = value
+        replay["Idempotent-Replayed"] = "true"
+        return replay
+    try:
+        response = handler()
+    except BaseException:
+        record.delete()
+        raise
+    if response.status_code in _STORED_STATUSES and response.status_code not in _NOT_STORED:
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status=IdempotencyRecord.Status.COMPLETED,
+            response_status=response.status_code,
+            response_body=json.dumps(response.data).encode(),
+            response_headers={
+                name: value
+                for name, value in response.items()
+                if name.lower() in ("payment-response", "x-payment-response")
+            },
+        )
+    else:
+        record.delete()
+    return response

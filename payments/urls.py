@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from payments import api, facilitator_api
+
+urlpatterns = [
+    path("v1/register", api.RegisterView.as_view(), name="register"),
+    path("v1/participants/rotate-key", api.RotateKeyView.as_view(), name="rotate-key"),
+    path("v1/participants/<str:participant_id>", api.ParticipantView.as_view(), name="participant"),
+    path("v1/balance/deposit", api.DepositView.as_view(), name="balance-deposit"),
+    path("v1/balance", api.BalanceView.as_view(), name="balance"),
+    path("v1/balance/history", api.BalanceHistoryView.as_view(), name="balance-history"),
+    path("v1/devnet/faucet", api.FaucetView.as_view(), name="devnet-faucet"),
+    path("facilitator/verify", facilitator_api.VerifyView.as_view(), name="facilitator-verify"),
+    path("facilitator/settle", facilitator_api.SettleView.as_view(), name="facilitator-settle"),
+    path(
+        "facilitator/supported",
+        facilitator_api.SupportedView.as_view(),
+        name="facilitator-supported",
+    ),
+]
