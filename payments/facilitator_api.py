@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from payments import x402
 from payments.chain.client import current_deployment
 from payments.facilitators import LocalFacilitator
-from payments.networks import current_network
+from payments.networks import NETWORKS, Network, current_network
 from the402.lib.errors import ApplicationError
 
 
@@ -42,7 +42,17 @@ def _request_parts(data: Any) -> tuple[x402.PaymentPayload, x402.PaymentOption]:
     if version not in (1, 2):
         raise ApplicationError("x402Version must be 1 or 2", code="invalid_x402_version")
     payload = x402.decode_payment_json(raw_payload, version=version)
-    return payload, x402.option_from_requirements(requirements, version=version)
+    network = _network(str(requirements.get("network", "")))
+    return payload, x402.option_from_requirements(requirements, version=version, network=network)
+
+
+def _network(name: str) -> Network:
+    """The network a requirement names; this deployment's own when the names match."""
+    candidates = [current_network(), *NETWORKS.values()]
+    for network in candidates:
+        if name in (network.x402_name, network.caip2):
+            return network
+    raise x402.X402Error("invalid_network", f"unsupported network {name!r}")
 
 
 class _FacilitatorView(APIView):

@@ -23,10 +23,14 @@ class CapabilitiesField(serializers.ListField):
 class RegisterInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     type = serializers.ChoiceField(choices=Participant.Type.values, default="agent")
-    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default=""
+    )
     webhook_url = HttpUrlField(max_length=500, required=False, allow_blank=True, default="")
     capabilities = CapabilitiesField(required=False, default=list)
-    referral_code = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    referral_code = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, default=""
+    )
 
 
 class ParticipantUpdateInput(serializers.Serializer):
