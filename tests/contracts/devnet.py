@@ -1,21 +1,14 @@
 """Helpers for the Solidity contract tests: run anvil, deploy artifacts, send transactions.
 
-anvil comes from the ``@foundry-rs/anvil`` npm package (``npm ci`` in the repo root puts it at
-``node_modules/.bin/anvil``).
+anvil comes from the ``@foundry-rs/anvil`` npm package (``npm ci`` in the repo root); starting
+and stopping it is shared with the app's devnet (``payments.chain.devnet``).
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,12 +21,10 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError
 from web3.types import RPCEndpoint, TxReceipt
 
+from payments.chain.devnet import DEVNET_CHAIN_ID, DevnetError, throwaway_anvil
 from payments.contracts import load_artifact
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ANVIL = REPO_ROOT / "node_modules" / ".bin" / "anvil"
-CHAIN_ID = 84532  # Base Sepolia
-ANVIL_START_TIMEOUT = 30.0
+CHAIN_ID = DEVNET_CHAIN_ID  # Base Sepolia
 
 # Gas used by contract operations, recorded by tests and shown in pytest's terminal summary.
 GAS_USED: dict[str, int] = {}
@@ -52,70 +43,17 @@ class Accounts:
     payer: ChecksumAddress  # a buyer that also sends transactions (escrow reclaim)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    # .bin/anvil is a node wrapper that spawns the real binary: stop the process group we
-    # created for it (start_new_session=True), and nothing else.
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=5)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
-
-
 @contextmanager
 def run_anvil() -> Iterator[str]:
-    """Start anvil on a free loopback port, yield its RPC URL, stop it on exit."""
-    if not ANVIL.exists():
-        pytest.fail(
-            f"anvil not found at {ANVIL}: run `npm ci` in {REPO_ROOT} "
-            "(installs solc and @foundry-rs/anvil from package-lock.json)",
-            pytrace=False,
-        )
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        str(ANVIL),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--chain-id",
-        str(CHAIN_ID),
-        "--silent",
-    ]
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(  # noqa: S603 - fixed executable from node_modules
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            probe = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 2}))
-            deadline = time.monotonic() + ANVIL_START_TIMEOUT
-            while not probe.is_connected():
-                if proc.poll() is not None:
-                    log.seek(0)
-                    output = log.read().decode(errors="replace")
-                    pytest.fail(f"anvil exited with {proc.returncode}:\n{output}", pytrace=False)
-                if time.monotonic() > deadline:
-                    pytest.fail(f"anvil did not answer on {url} within {ANVIL_START_TIMEOUT}s")
-                time.sleep(0.05)
+    """Start anvil on a free loopback port, yield its RPC URL, stop it on exit.
+
+    These tests never skip: a missing anvil (no ``npm ci``) fails them with the reason.
+    """
+    try:
+        with throwaway_anvil(chain_id=CHAIN_ID) as url:
             yield url
-        finally:
-            _stop(proc)
+    except DevnetError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 class Chain:

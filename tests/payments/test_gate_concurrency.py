@@ -1,0 +1,73 @@
+"""Money paths under concurrency (run on PostgreSQL by CI; SQLite serialises writers)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from payments.chain.usdc import balance_of
+from payments.ledger_check import ledger_problems
+from payments.models import X402Payment
+from tests.payments.x402_client import payment_header
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def post(path: str, body: Any = None, **headers: str) -> Any:
+    client = Client(HTTP_HOST="127.0.0.1")
+    try:
+        return client.post(path, json.dumps(body or {}), content_type="application/json", **headers)
+    finally:
+        connection.close()
+
+
+def test_twenty_concurrent_replays_of_one_payment_succeed_once(
+    chain: Any, funded_payer: Callable[..., Any]
+) -> None:
+    payer = funded_payer(1_000_000)
+    header, value = payment_header(post("/v1/register", {"name": "A"}), payer, version=1)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: post("/v1/register", {"name": "A"}, **{header: value}).status_code,
+                range(20),
+            )
+        )
+    assert statuses.count(201) == 1, statuses
+    assert set(statuses) <= {201, 409}
+    assert balance_of(token=chain.usdc, address=payer.address) == 990_000
+    assert X402Payment.objects.count() == 1
+    assert ledger_problems() == []
+
+
+def test_fifty_parallel_balance_payments_on_a_balance_for_ten(
+    chain: Any, funded_payer: Callable[..., Any]
+) -> None:
+    payer = funded_payer(1_000_000)
+    key = _register_and_deposit(payer, "0.01")  # ten calls of $0.001
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: post("/v1/discover", {}, HTTP_X_BALANCE_AUTH=key).status_code, range(50)
+            )
+        )
+    assert statuses.count(200) == 10, statuses
+    assert statuses.count(402) == 40
+    client = Client(HTTP_HOST="127.0.0.1")
+    assert client.get("/v1/balance", HTTP_X_API_KEY=key).json()["balance_usd"] == 0
+    assert ledger_problems() == []
+
+
+def _register_and_deposit(payer: Any, amount: str) -> str:
+    header, value = payment_header(post("/v1/register", {"name": "A"}), payer, version=1)
+    key = post("/v1/register", {"name": "A"}, **{header: value}).json()["api_key"]
+    path = f"/v1/balance/deposit?amount={amount}"
+    header, value = payment_header(post(path), payer, version=1)
+    assert post(path, **{header: value}).status_code == 201
+    return key
