@@ -22,7 +22,7 @@ node_modules/.installed: package.json package-lock.json
 
 ## Serve the marketplace with a demo catalog on 127.0.0.1:$(PORT) (SQLite, ORM broker).
 run: install
-	DEBUG=$${DEBUG:-1} scripts/run.sh
+	scripts/run.sh
 
 ## Run the whole test suite (SQLite unless DATABASE_URL is set).
 test: install

@@ -1,14 +1,107 @@
+"""Admin for identities and money. Money is read-only here: it moves only through services."""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
-from payments.models import Participant
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from payments.models import (
+    ApiKey,
+    IdempotencyRecord,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Participant,
+    X402Payment,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable, searchable, never editable: a ledger is corrected by new transactions."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Participant)
 class ParticipantAdmin(admin.ModelAdmin):
-    list_display = ("public_id", "name", "type", "wallet", "created_at")
+    list_display = ("public_id", "name", "type", "wallet", "registered_at", "created_at")
     list_filter = ("type", "created_at")
     search_fields = ("public_id", "name", "wallet", "description")
-    readonly_fields = ("public_id", "created_at", "updated_at")
+    readonly_fields = ("public_id", "wallet", "registered_at", "created_at", "updated_at")
+    exclude = ("webhook_secret_encrypted",)
     date_hierarchy = "created_at"
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    list_display = ("hint", "participant", "created_at", "revoked_at")
+    list_select_related = ("participant",)
+    list_filter = ("revoked_at",)
+    search_fields = ("participant__public_id", "participant__wallet", "hint")
+    exclude = ("key_hash", "key_encrypted")
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(ReadOnlyAdmin):
+    list_display = ("code", "kind", "participant", "balance", "allow_negative")
+    list_filter = ("kind",)
+    list_select_related = ("participant",)
+    search_fields = ("code", "participant__public_id", "participant__wallet")
+
+
+class LedgerEntryInline(admin.TabularInline):
+    model = LedgerEntry
+    fields = ("account", "amount", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerEntry]:
+        return super().get_queryset(request).select_related("account")
+
+
+@admin.register(LedgerTransaction)
+class LedgerTransactionAdmin(ReadOnlyAdmin):
+    list_display = ("id", "kind", "description", "idempotency_key", "created_at")
+    list_filter = ("kind", "created_at")
+    search_fields = ("idempotency_key", "description")
+    inlines = (LedgerEntryInline,)
+    date_hierarchy = "created_at"
+
+
+@admin.register(X402Payment)
+class X402PaymentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "public_id",
+        "status",
+        "amount",
+        "payer",
+        "tx_hash",
+        "created_at",
+        "fulfilled_at",
+    )
+    list_filter = ("status", "network", "x402_version")
+    list_select_related = ("participant",)
+    search_fields = ("public_id", "payer", "tx_hash", "nonce", "resource")
+    date_hierarchy = "created_at"
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ("scope", "key", "status", "response_status", "created_at")
+    list_filter = ("status",)
+    search_fields = ("scope", "key")
+    exclude = ("response_body",)

@@ -41,6 +41,7 @@ from payments.ledger import WORLD, InsufficientFunds, Posting, agent_account, le
 from payments.models import IdempotencyRecord, Participant, X402Payment
 from payments.networks import current_network
 from payments.services import participant_for_api_key, participant_for_wallet
+from payments.settlements import payment_credit_to_balance, payment_record_outcome
 from the402.lib.errors import ApplicationError, error_body
 from the402.lib.ids import new_public_id
 from the402.lib.money import format_usd
@@ -241,13 +242,7 @@ class PaymentGate:
                 return answer
         else:
             result = facilitator().settle(payload, option)
-            X402Payment.objects.filter(pk=payment.pk).update(
-                status=result.status,
-                tx_hash=result.tx_hash,
-                error_reason=result.reason or "",
-                settled_at=timezone.now() if result.status == "settled" else None,
-            )
-            payment.refresh_from_db()
+            payment_record_outcome(payment, result)
             if result.status == "failed":
                 return challenge(
                     self.request,
@@ -306,12 +301,7 @@ class PaymentGate:
             result = facilitator().status(payment.tx_hash)
             if result.status == "pending":
                 return pending(payment)
-            X402Payment.objects.filter(pk=payment.pk).update(
-                status=result.status,
-                error_reason=result.reason or "",
-                settled_at=timezone.now() if result.status == "settled" else None,
-            )
-            payment.refresh_from_db()
+            payment_record_outcome(payment, result)
         if payment.status == X402Payment.Status.FAILED:
             return challenge(
                 self.request,
@@ -376,7 +366,7 @@ class PaymentGate:
                 raise
             # The money moved but the work was refused (a race since validation): keep the
             # buyer whole by crediting its prepaid balance.
-            _refund_to_balance(payment, participant, price, reason=exc.code)
+            payment_credit_to_balance(payment, participant, reason=exc.code)
             response = Response(
                 error_body(exc.message, exc.code, refunded_to_balance=format_usd(payment.amount)),
                 status=exc.status_code,
@@ -392,20 +382,6 @@ def authenticated_participant(key: str) -> Participant:
     if participant is None:
         raise ApplicationError("Invalid or revoked API key", code="invalid_api_key", status=401)
     return participant
-
-
-def _refund_to_balance(
-    payment: X402Payment, participant: Participant, price: Price, *, reason: str
-) -> None:
-    with transaction.atomic():
-        X402Payment.objects.filter(pk=payment.pk).update(fulfilled_at=timezone.now())
-        ledger_record(
-            kind="refund_to_balance",
-            idempotency_key=f"x402:{payment.public_id}",
-            postings=[Posting(WORLD, agent_account(participant), payment.amount)],
-            description=f"Refund of {price.description}: {reason}",
-            reference={"payment": payment.public_id, "tx": payment.tx_hash},
-        )
 
 
 def pending(payment: X402Payment) -> Response:

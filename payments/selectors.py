@@ -43,3 +43,29 @@ def balance_history(
         .order_by("-id")
     )
     return entries.count(), list(entries[offset : offset + limit])
+
+
+def payment_terms() -> dict[str, str | int | None]:
+    """Where payments go on this deployment (network, USDC address, treasury), for discovery.
+
+    Never raises: a deployment whose chain is not configured yet still answers /health,
+    with the unknown parts as None.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    from payments.chain.client import current_deployment
+    from payments.networks import current_network
+
+    network = current_network()
+    terms: dict[str, str | int | None] = {
+        "network": network.x402_name,
+        "caip2": network.caip2,
+        "chain_id": network.chain_id,
+        "asset": network.usdc_address,
+        "pay_to": None,
+    }
+    try:
+        deployment = current_deployment()
+    except ImproperlyConfigured:
+        return terms
+    return {**terms, "asset": deployment.usdc, "pay_to": deployment.treasury}

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments.networks import current_network
+from payments.selectors import payment_terms
 from the402.lib.urls import public_base_url
 
 _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
@@ -80,17 +80,18 @@ class HealthView(APIView):
     )
     def get(self, request: Request) -> Response:
         base = public_base_url(request)
-        network = current_network()
+        terms = payment_terms()
         database_ok = _database_ok()
         return Response(
             {
                 "status": "ok" if database_ok else "degraded",
                 "service": "the402-api",
-                "network": network.x402_name,
-                "network_caip2": network.caip2,
-                "chain_id": network.chain_id,
+                "network": terms["network"],
+                "network_caip2": terms["caip2"],
+                "chain_id": terms["chain_id"],
                 "deployment": settings.NETWORK,
-                "pay_to": settings.PAY_TO or None,
+                "pay_to": terms["pay_to"],
+                "asset": terms["asset"],
                 "timestamp": int(time.time() * 1000),
                 "paused": False,
                 "checks": {"database": "ok" if database_ok else "error"},
@@ -137,7 +138,7 @@ class ManifestView(APIView):
     )
     def get(self, request: Request) -> Response:
         base = public_base_url(request)
-        network = current_network()
+        terms = payment_terms()
         return Response(
             {
                 "name": "the402",
@@ -158,15 +159,15 @@ class ManifestView(APIView):
                     "schemes": ["exact"],
                     "networks": [
                         {
-                            "network": network.x402_name,
-                            "caip2": network.caip2,
-                            "chain_id": network.chain_id,
+                            "network": terms["network"],
+                            "caip2": terms["caip2"],
+                            "chain_id": terms["chain_id"],
                             "asset": "USDC",
-                            "asset_address": network.usdc_address,
+                            "asset_address": terms["asset"],
                             "decimals": 6,
                         }
                     ],
-                    "pay_to": settings.PAY_TO or None,
+                    "pay_to": terms["pay_to"],
                     "platform_fee_pct": 5,
                     "headers": {
                         "pay": ["PAYMENT-SIGNATURE", "X-PAYMENT"],

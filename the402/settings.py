@@ -7,6 +7,7 @@ devnet) and production (PostgreSQL, Redis broker, Base mainnet). Bad values stop
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from pathlib import Path
 
@@ -20,7 +21,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("THE402_DATA_DIR", str(BASE_DIR / "var")) or "var").resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env_bool("DEBUG", default=False)
+# Debug is on by default only for the embedded local default (no DATABASE_URL): a
+# deployment that names its database runs with DEBUG off unless it says otherwise.
+DEBUG = env_bool("DEBUG", default=not env_str("DATABASE_URL"))
 
 
 def _secret_key() -> str:
@@ -95,6 +98,24 @@ if FACILITATOR != "local" and not FACILITATOR.startswith(("http://", "https://")
 CDP_API_KEY_ID = env_str("CDP_API_KEY_ID") or ""
 CDP_API_KEY_SECRET = env_str("CDP_API_KEY_SECRET") or ""
 SERVE_FACILITATOR = env_bool("THE402_SERVE_FACILITATOR", default=False)
+if PAY_TO and not re.fullmatch(r"0x[0-9a-fA-F]{40}", PAY_TO):
+    raise ImproperlyConfigured("THE402_PAY_TO must be an address: 0x followed by 40 hex digits")
+if NETWORK != "devnet":
+    # On a real chain nothing is deployed by us: say where to pay and how to reach the chain.
+    missing = [
+        name
+        for name, value in (
+            ("THE402_PAY_TO", PAY_TO),
+            ("CHAIN_RPC_URL", CHAIN_RPC_URL),
+            ("THE402_RELAYER_KEY", RELAYER_KEY if FACILITATOR == "local" else "set"),
+        )
+        if not value
+    ]
+    if missing:
+        raise ImproperlyConfigured(
+            f"THE402_NETWORK={NETWORK} needs {', '.join(missing)} "
+            "(the relayer key only with THE402_FACILITATOR=local)"
+        )
 # How long a paid request waits for its settlement's receipt before answering "pending".
 SETTLE_TIMEOUT = env_int("THE402_SETTLE_TIMEOUT", 30, minimum=1, maximum=300)
 
@@ -111,6 +132,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "the402",
     "payments",
     "reputation",
     "marketplace",

@@ -11,8 +11,7 @@ from openapi_spec_validator import validate
 pytestmark = pytest.mark.django_db
 
 
-def test_health_reports_this_deployment(api: Client, settings) -> None:
-    settings.PAY_TO = "0x21bCE104282d6a089539C34aDddE152D42A02D0e"
+def test_health_reports_this_deployment(api: Client, chain) -> None:
     body = api.get("/health").json()
     assert body["status"] == "ok"
     assert body["service"] == "the402-api"
@@ -21,11 +20,17 @@ def test_health_reports_this_deployment(api: Client, settings) -> None:
         84532,
         "devnet",
     )
-    assert body["pay_to"] == settings.PAY_TO
+    assert (body["pay_to"], body["asset"]) == (chain.treasury, chain.usdc)
     assert body["platform"]["catalog"] == "http://127.0.0.1/v1/services/catalog"
     assert body["openapi_spec"] == "/openapi.json"
     assert isinstance(body["timestamp"], int)
     assert body["checks"] == {"database": "ok"}
+
+
+def test_health_without_a_chain_still_answers(api: Client, settings, tmp_path) -> None:
+    settings.DATA_DIR = tmp_path  # no devnet deployment here
+    body = api.get("/health").json()
+    assert (body["status"], body["pay_to"]) == ("ok", None)
 
 
 def test_health_on_mainnet_names_base(api: Client, settings) -> None:

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
+    unset = {"DATABASE_URL", "SECRET_KEY", "THE402_ENCRYPTION_KEY", "THE402_NETWORK"}
+    clean = {k: v for k, v in os.environ.items() if k not in unset}
     clean.update({"THE402_DATA_DIR": str(tmp_path), **env})
     return subprocess.run(  # noqa: S603 - fixed interpreter and arguments
         [sys.executable, "-c", "import the402.settings"],
@@ -36,6 +37,20 @@ def load_settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str
         ({"DEBUG": "1", "THE402_NETWORK": "mainnet"}, "THE402_NETWORK='mainnet' must be one of"),
         ({"DEBUG": "1", "THE402_PUBLIC_URL": "example.com"}, "THE402_PUBLIC_URL must start"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY must be at least 32 characters"),
+        ({"DEBUG": "1", "THE402_PAY_TO": "0x12"}, "THE402_PAY_TO must be an address"),
+        ({"DEBUG": "1", "THE402_NETWORK": "base"}, "THE402_NETWORK=base needs THE402_PAY_TO"),
+        (
+            {
+                "DEBUG": "1",
+                "THE402_NETWORK": "base-sepolia",
+                "THE402_PAY_TO": "0x" + "1" * 40,
+                "CHAIN_RPC_URL": "https://rpc.example",
+            },
+            "needs THE402_RELAYER_KEY",
+        ),
+        ({"DEBUG": "1", "THE402_FACILITATOR": "remote"}, "THE402_FACILITATOR must be"),
+        ({"DEBUG": "0", "SECRET_KEY": "s" * 40}, "THE402_ENCRYPTION_KEY"),
+        ({"DEBUG": "1", "THE402_ENCRYPTION_KEY": "c2hvcnQ="}, "must decode to exactly 32 bytes"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(

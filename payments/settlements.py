@@ -1,0 +1,97 @@
+"""The life of an accepted x402 payment after the request that brought it.
+
+A payment whose settlement outcome was unknown (`settling` after a crash, `pending` after a
+receipt timeout) is resolved from the chain; a settled payment whose request never completed
+(the buyer did not retry within the grace period) is credited to the payer's prepaid balance.
+Either way no micro-USDC is lost or counted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from payments.chain.usdc import SettleResult, authorization_used
+from payments.facilitators import facilitator
+from payments.ledger import WORLD, Posting, agent_account, ledger_record
+from payments.models import Participant, X402Payment
+from payments.services import participant_for_wallet
+
+logger = logging.getLogger(__name__)
+
+GRACE = timedelta(minutes=10)
+
+
+def payment_record_outcome(payment: X402Payment, result: SettleResult) -> bool:
+    """Store a settlement outcome, only if the payment is still unresolved (compare-and-swap)."""
+    updated = X402Payment.objects.filter(
+        pk=payment.pk, status__in=[X402Payment.Status.SETTLING, X402Payment.Status.PENDING]
+    ).update(
+        status=result.status,
+        tx_hash=result.tx_hash or payment.tx_hash,
+        error_reason=result.reason or "",
+        settled_at=timezone.now() if result.status == "settled" else None,
+    )
+    payment.refresh_from_db()
+    return updated == 1
+
+
+def payment_credit_to_balance(
+    payment: X402Payment, participant: Participant, *, reason: str
+) -> None:
+    """Credit a settled payment whose work will not be done to the payer's balance, once."""
+    with transaction.atomic():
+        claimed = X402Payment.objects.filter(pk=payment.pk, fulfilled_at__isnull=True).update(
+            fulfilled_at=timezone.now()
+        )
+        if claimed != 1:
+            return
+        ledger_record(
+            kind="refund_to_balance",
+            idempotency_key=f"x402:{payment.public_id}",
+            postings=[Posting(WORLD, agent_account(participant), payment.amount)],
+            description=f"Payment {payment.public_id} credited to balance: {reason}",
+            reference={"payment": payment.public_id, "tx": payment.tx_hash},
+        )
+
+
+def _chain_outcome(payment: X402Payment, now: datetime) -> SettleResult:
+    if payment.tx_hash:
+        return facilitator().status(payment.tx_hash)
+    # No transaction hash: the process died before it learnt one, or a remote facilitator
+    # timed out. The token itself knows whether the authorization was used.
+    if authorization_used(token=payment.asset, payer=payment.payer, nonce=payment.nonce):
+        return SettleResult("settled", "", None)
+    if payment.valid_before < now.timestamp():
+        return SettleResult("failed", "", "authorization_expired_unused")
+    return SettleResult("pending", "", None)
+
+
+def reconcile_x402_payments(
+    *, now: datetime | None = None, grace: timedelta = GRACE
+) -> dict[str, int]:
+    """Resolve unfinished payments older than `grace`; returns counts by outcome."""
+    now = now or timezone.now()
+    counts = {"settled": 0, "failed": 0, "pending": 0, "credited": 0}
+    unresolved = X402Payment.objects.filter(
+        status__in=[X402Payment.Status.SETTLING, X402Payment.Status.PENDING],
+        created_at__lt=now - grace,
+    )
+    for payment in unresolved:
+        result = _chain_outcome(payment, now)
+        if result.status != "pending" and payment_record_outcome(payment, result):
+            logger.info("x402 payment %s resolved as %s", payment.public_id, result.status)
+        counts[result.status] += 1
+    abandoned = X402Payment.objects.filter(
+        status=X402Payment.Status.SETTLED,
+        fulfilled_at__isnull=True,
+        created_at__lt=now - grace,
+    )
+    for payment in abandoned:
+        participant = participant_for_wallet(payment.payer)
+        payment_credit_to_balance(payment, participant, reason="request not completed")
+        counts["credited"] += 1
+    return counts

@@ -1,0 +1,130 @@
+"""Resolving payments whose outcome was unknown, and abandoned settled payments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+from django_q.models import Schedule
+
+from payments.chain.usdc import settle_transfer_with_authorization
+from payments.ledger import agent_account
+from payments.ledger import balance_of as ledger_balance
+from payments.ledger_check import ledger_problems
+from payments.models import X402Payment
+from payments.services import participant_for_wallet
+from payments.settlements import reconcile_x402_payments
+from tests.payments.x402_client import payment_header
+from the402.lib.ids import new_public_id
+
+pytestmark = pytest.mark.django_db
+LATER = timedelta(minutes=30)
+
+
+def claimed_row(chain: Any, authorization: Any, **fields: Any) -> X402Payment:
+    """The row the gate writes before settling, as a crash would leave it."""
+    return X402Payment.objects.create(
+        public_id=new_public_id("pay"),
+        x402_version=1,
+        network="eip155:84532",
+        asset=chain.usdc.lower(),
+        payer=authorization.from_address.lower(),
+        pay_to=authorization.to_address.lower(),
+        amount=authorization.value,
+        nonce=authorization.nonce,
+        valid_before=authorization.valid_before,
+        fingerprint=new_public_id("fp"),
+        method="POST",
+        resource="http://127.0.0.1/v1/register",
+        **fields,
+    )
+
+
+def test_a_crash_after_settling_is_found_on_chain_and_credited_to_the_payer(
+    chain: Any, funded_payer: Callable[..., Any], authorize: Callable[..., Any]
+) -> None:
+    payer = funded_payer(1_000_000)
+    authorization, signature = authorize(payer, chain.treasury, 10_000)
+    row = claimed_row(chain, authorization)  # the process died after sending, before recording
+    assert (
+        settle_transfer_with_authorization(
+            token=chain.usdc, authorization=authorization, signature=signature
+        ).status
+        == "settled"
+    )
+    counts = reconcile_x402_payments(now=timezone.now() + LATER)
+    row.refresh_from_db()
+    assert (row.status, counts["credited"]) == ("settled", 1)
+    assert row.fulfilled_at is not None
+    participant = participant_for_wallet(payer.address)
+    assert ledger_balance(agent_account(participant)) == 10_000
+    assert ledger_problems() == []
+
+
+def test_an_expired_unused_authorization_is_resolved_as_failed(
+    chain: Any, funded_payer: Callable[..., Any], authorize: Callable[..., Any], w3: Any
+) -> None:
+    payer = funded_payer(1_000_000)
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    authorization, _ = authorize(payer, chain.treasury, 10_000, valid_before=now + 60)
+    row = claimed_row(chain, authorization)
+    reconcile_x402_payments(now=timezone.now() + LATER)
+    row.refresh_from_db()
+    assert (row.status, row.error_reason) == ("failed", "authorization_expired_unused")
+    assert ledger_problems() == []
+
+
+def test_an_unused_authorization_still_valid_stays_unresolved(
+    chain: Any, funded_payer: Callable[..., Any], authorize: Callable[..., Any]
+) -> None:
+    payer = funded_payer(1_000_000)
+    authorization, _ = authorize(payer, chain.treasury, 10_000, valid_before=2**40)
+    row = claimed_row(chain, authorization)
+    assert reconcile_x402_payments(now=timezone.now() + LATER)["pending"] == 1
+    row.refresh_from_db()
+    assert row.status == "settling"
+
+
+def test_recent_payments_are_left_to_their_requests(
+    chain: Any, funded_payer: Callable[..., Any], authorize: Callable[..., Any]
+) -> None:
+    authorization, _ = authorize(funded_payer(1_000_000), chain.treasury, 10_000)
+    claimed_row(chain, authorization)
+    assert reconcile_x402_payments() == {"settled": 0, "failed": 0, "pending": 0, "credited": 0}
+
+
+def test_a_pending_settlement_that_landed_is_settled_then_credited(
+    api: Client, chain: Any, w3: Any, funded_payer: Callable[..., Any], settings: Any
+) -> None:
+    payer = funded_payer(1_000_000)
+    settings.SETTLE_TIMEOUT = 1
+    body = json.dumps({"name": "A"})
+    first = api.post("/v1/register", body, content_type="application/json")
+    header, value = payment_header(first, payer, version=1)
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        response = api.post(
+            "/v1/register", body, content_type="application/json", **{header: value}
+        )
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+        w3.provider.make_request("evm_mine", [])
+    assert response.status_code == 202
+    counts = reconcile_x402_payments(now=timezone.now() + LATER)
+    assert (counts["settled"], counts["credited"]) == (1, 1)
+    assert X402Payment.objects.get().status == "settled"
+    assert ledger_problems() == []
+
+
+def test_setup_schedules_installs_the_reconciliation_once() -> None:
+    call_command("setup_schedules", verbosity=0)
+    call_command("setup_schedules", verbosity=0)
+    schedule = Schedule.objects.get(name="x402-reconcile")
+    assert schedule.func == "payments.tasks.reconcile_x402"
+    assert Schedule.objects.filter(name="x402-reconcile").count() == 1

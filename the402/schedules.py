@@ -1,0 +1,22 @@
+"""The scheduled work django-q2 runs; `manage.py setup_schedules` installs it (idempotent)."""
+
+from __future__ import annotations
+
+from django_q.models import Schedule
+
+SCHEDULES: list[dict[str, object]] = [
+    {
+        "name": "x402-reconcile",
+        "func": "payments.tasks.reconcile_x402",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    },
+]
+
+
+def install_schedules() -> list[str]:
+    """Create or update every schedule by name; returns their names."""
+    for spec in SCHEDULES:
+        fields = {k: v for k, v in spec.items() if k != "name"}
+        Schedule.objects.update_or_create(name=spec["name"], defaults=fields)
+    return [str(spec["name"]) for spec in SCHEDULES]
