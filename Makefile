@@ -26,12 +26,12 @@ run: install
 
 ## Run the whole test suite (SQLite unless DATABASE_URL is set).
 test: install
-	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -p no:cacheprovider -n auto $(PYTEST_ARGS)
 
 ## The suite again on the local PostgreSQL.
 test-postgres: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
-		$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+		$(PY) -m pytest -q -p no:cacheprovider -n auto $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

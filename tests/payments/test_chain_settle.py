@@ -28,8 +28,7 @@ from payments.chain.usdc import (
     usdc_contract,
 )
 from payments.eip3009 import Authorization
-
-from .conftest import ONE_USDC
+from tests.conftest import ONE_USDC
 
 Authorize = Callable[..., tuple[Authorization, str]]
 FundedPayer = Callable[..., LocalAccount]

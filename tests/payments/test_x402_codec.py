@@ -367,8 +367,8 @@ def test_fingerprint_is_the_same_for_v1_and_v2_carriage() -> None:
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        ("from", Account.create().address),
-        ("to", Account.create().address),
+        ("from", "0x" + "a1" * 20),
+        ("to", "0x" + "b2" * 20),
         ("value", "10001"),
         ("validAfter", "1"),
         ("validBefore", "1767225601"),
