@@ -20,12 +20,16 @@ def main() -> int:
     if os.environ.get("DATABASE_URL"):
         targets.append(("PostgreSQL", base_env))
     status = 0
-    for label, env in targets:
-        print(f"\n## Catalog at scale: {label}\n", flush=True)
-        result = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-            [sys.executable, "-m", "benchmarks.catalog"], env=env, cwd=ROOT, check=False
-        )
-        status = status or result.returncode
+    for module, title in (
+        ("benchmarks.catalog", "Catalog at scale"),
+        ("benchmarks.payments", "Payments"),
+    ):
+        for label, env in targets:
+            print(f"\n## {title}: {label}\n", flush=True)
+            result = subprocess.run(  # noqa: S603 - our own module, fixed arguments
+                [sys.executable, "-m", module], env=env, cwd=ROOT, check=False
+            )
+            status = status or result.returncode
     return status
 
 

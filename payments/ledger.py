@@ -49,17 +49,25 @@ _KINDS: dict[str, tuple[str, bool]] = {
 }
 
 
-def _account(code: str) -> LedgerAccount:
-    prefix, _, rest = code.partition(":")
-    kind, allow_negative = _KINDS[prefix]
-    participant = None
-    if prefix in ("agent", "provider"):
-        participant = Participant.objects.get(public_id=rest)
-    account, _ = LedgerAccount.objects.get_or_create(
-        code=code,
-        defaults={"kind": kind, "allow_negative": allow_negative, "participant": participant},
-    )
-    return account
+def _accounts(codes: list[str]) -> dict[str, LedgerAccount]:
+    """The accounts with these codes, created on first use (one query when they all exist)."""
+    found = {account.code: account for account in LedgerAccount.objects.filter(code__in=codes)}
+    for code in codes:
+        if code not in found:
+            prefix, _, rest = code.partition(":")
+            kind, allow_negative = _KINDS[prefix]
+            participant = (
+                Participant.objects.get(public_id=rest) if prefix in ("agent", "provider") else None
+            )
+            found[code], _ = LedgerAccount.objects.get_or_create(
+                code=code,
+                defaults={
+                    "kind": kind,
+                    "allow_negative": allow_negative,
+                    "participant": participant,
+                },
+            )
+    return found
 
 
 def _deltas(postings: list[Posting]) -> dict[str, int]:
@@ -88,10 +96,7 @@ def ledger_record(
     """
     deltas = _deltas(postings)
     with transaction.atomic():
-        existing = LedgerTransaction.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _same_or_conflict(existing, deltas)
-        accounts = {code: _account(code) for code in deltas}
+        accounts = _accounts(list(deltas))
         try:
             with transaction.atomic():
                 record = LedgerTransaction.objects.create(
@@ -101,7 +106,7 @@ def ledger_record(
                     reference=reference or {},
                 )
         except IntegrityError:
-            # A concurrent request recorded the same key first.
+            # Recorded before (a retry), or by a concurrent request with the same key.
             existing = LedgerTransaction.objects.get(idempotency_key=idempotency_key)
             return _same_or_conflict(existing, deltas)
         for code, account in sorted(accounts.items(), key=lambda item: item[1].pk):

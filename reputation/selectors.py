@@ -83,3 +83,26 @@ def reputation_levels(
         str(scope): stored.get((scope, key)) or default_score(participant_id, scope, key)
         for scope, key in wanted.items()
     }
+
+
+def participant_reputation(participant_id: int | None) -> dict[str, object]:
+    """Provider-level reputation plus per-service-type composites (defaults without history)."""
+    rows = (
+        list(ReputationScore.objects.filter(participant_id=participant_id))
+        if participant_id is not None
+        else []
+    )
+    provider = next(
+        (r for r in rows if r.scope == ReputationScore.Scope.PROVIDER),
+        None,
+    ) or ReputationScore(scope=ReputationScore.Scope.PROVIDER)
+    by_type = {
+        r.scope_key: round(r.composite, 1)
+        for r in rows
+        if r.scope == ReputationScore.Scope.SERVICE_TYPE
+    }
+    return {
+        **reputation_view(provider),
+        "is_new_provider": provider.is_new,
+        "by_service_type": by_type,
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -40,8 +41,14 @@ def _walk(patterns: list[Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 def api_endpoints() -> list[dict[str, str]]:
     """Every public API endpoint with its method, path, price, auth and description."""
+    return _endpoints(get_resolver())
+
+
+@cache
+def _endpoints(resolver: URLResolver) -> list[dict[str, str]]:
+    # The URL configuration does not change while a process runs; walk it once per resolver.
     endpoints = []
-    for route, view_class in _walk(get_resolver().url_patterns):
+    for route, view_class in _walk(resolver.url_patterns):
         path = "/" + _CONVERTER.sub(r":\1", route.lstrip("^").rstrip("$"))
         description = (view_class.__doc__ or "").strip().splitlines()[0]
         endpoints.extend(

@@ -180,6 +180,7 @@ def _database() -> dict:
     if engine == "django.db.backends.sqlite3":
         # IMMEDIATE transactions take the write lock at BEGIN, so two writers queue on the
         # busy timeout instead of failing with "database is locked" at their first write.
+        config["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60, minimum=0)
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
@@ -287,6 +288,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO") or "INFO"},
+    # 4xx answers (a 402 challenge above all) are the API working, not warnings; 5xx still log.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
 
 if not DEBUG:

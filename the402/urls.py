@@ -25,5 +25,6 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
     path("admin/", admin.site.urls),
     path("", include("payments.urls")),
+    path("", include("reputation.urls")),
     path("", include("marketplace.urls")),
 ]

@@ -1,0 +1,92 @@
+"""Paid reputation look-ups: one wallet ($0.005) or up to 20 at once ($0.02)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from payments.gate import Paid, PaidView, Price
+from payments.ledger import PLATFORM_FEES
+from payments.selectors import participant_get
+from payments.wallets import is_address, normalize_address
+from reputation.selectors import participant_reputation
+from the402.lib.errors import ApplicationError
+
+LOOKUP_PRICE = 5_000  # $0.005
+BATCH_PRICE = 20_000  # $0.02
+BATCH_LIMIT = 20
+
+
+def _wallet(value: str) -> str:
+    if not is_address(value):
+        raise ApplicationError(f"{value!r} is not a wallet address", code="invalid_wallet")
+    return normalize_address(value)
+
+
+def _profile(wallet: str) -> dict[str, Any]:
+    participant = participant_get(wallet)
+    reputation = participant_reputation(participant.pk if participant else None)
+    return {
+        "wallet": wallet,
+        "participant_id": participant.public_id if participant else None,
+        **reputation,
+    }
+
+
+class ReputationLookupView(PaidView):
+    """A wallet's reputation: composite, dimensions, confidence, per service type ($0.005)."""
+
+    endpoint_price = "$0.005"
+
+    def price(self, request: Request, **kwargs: Any) -> Price:
+        return Price(LOOKUP_PRICE, "the402 reputation look-up", PLATFORM_FEES)
+
+    def validate(self, request: Request, payer: str | None, **kwargs: Any) -> str:
+        return _wallet(kwargs["wallet"])
+
+    def perform(self, request: Request, paid: Paid, data: Any, **kwargs: Any) -> Response:
+        return Response(_profile(data))
+
+    @extend_schema(
+        operation_id="reputation_lookup",
+        tags=["reputation"],
+        responses={200: OpenApiResponse(description="Reputation"), 402: OpenApiResponse()},
+    )
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        return self.gate(request, **kwargs)
+
+
+class BatchInput(serializers.Serializer):
+    wallets = serializers.ListField(
+        child=serializers.CharField(max_length=42), min_length=1, max_length=BATCH_LIMIT
+    )
+
+
+class ReputationBatchView(PaidView):
+    """Reputation of up to 20 wallets in one call ($0.02)."""
+
+    endpoint_price = "$0.02"
+
+    def price(self, request: Request, **kwargs: Any) -> Price:
+        return Price(BATCH_PRICE, "the402 reputation batch look-up", PLATFORM_FEES)
+
+    def validate(self, request: Request, payer: str | None, **kwargs: Any) -> list[str]:
+        serializer = BatchInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return list(dict.fromkeys(_wallet(w) for w in serializer.validated_data["wallets"]))
+
+    def perform(self, request: Request, paid: Paid, data: Any, **kwargs: Any) -> Response:
+        return Response({"results": [_profile(wallet) for wallet in data]})
+
+    @extend_schema(
+        operation_id="reputation_batch",
+        tags=["reputation"],
+        request=BatchInput,
+        responses={200: OpenApiResponse(description="Reputations"), 402: OpenApiResponse()},
+    )
+    def post(self, request: Request, **kwargs: Any) -> Response:
+        return self.gate(request, **kwargs)
