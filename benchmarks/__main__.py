@@ -15,7 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
-    base_env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "benchmark-only-secret-key-0000000000"}
+    base_env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "benchmark-only-secret-key-0000000000",
+        "THE402_ENCRYPTION_KEY": "YmVuY2htYXJrLW9ubHktZW5jcnlwdGlvbi1rZXktISE=",
+    }
     targets = [("SQLite", {k: v for k, v in base_env.items() if k != "DATABASE_URL"})]
     if os.environ.get("DATABASE_URL"):
         targets.append(("PostgreSQL", base_env))

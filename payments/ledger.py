@@ -13,11 +13,21 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction, Participant
 from the402.lib.errors import ApplicationError, Conflict
+
+# The overdraft rule in one statement: the balance moves only if it stays >= 0.
+_MOVE_BALANCE = (
+    f"UPDATE {LedgerAccount._meta.db_table} SET balance = balance + %s "  # noqa: S608
+    "WHERE id = %s AND (allow_negative OR balance + %s >= 0)"
+)
+_INSERT_ENTRY = (
+    f"INSERT INTO {LedgerEntry._meta.db_table} "  # noqa: S608
+    "(transaction_id, account_id, amount, created_at) VALUES (%s, %s, %s, %s)"
+)
 
 WORLD = "world:chain"  # USDC that came in from (or went out to) the chain
 PLATFORM_FEES = "platform:fees"
@@ -49,9 +59,9 @@ _KINDS: dict[str, tuple[str, bool]] = {
 }
 
 
-def _accounts(codes: list[str]) -> dict[str, LedgerAccount]:
-    """The accounts with these codes, created on first use (one query when they all exist)."""
-    found = {account.code: account for account in LedgerAccount.objects.filter(code__in=codes)}
+def _account_ids(codes: list[str]) -> dict[str, int]:
+    """Ids of the accounts with these codes, created on first use (one query when they exist)."""
+    found = dict(LedgerAccount.objects.filter(code__in=codes).values_list("code", "pk"))
     for code in codes:
         if code not in found:
             prefix, _, rest = code.partition(":")
@@ -59,7 +69,7 @@ def _accounts(codes: list[str]) -> dict[str, LedgerAccount]:
             participant = (
                 Participant.objects.get(public_id=rest) if prefix in ("agent", "provider") else None
             )
-            found[code], _ = LedgerAccount.objects.get_or_create(
+            account, _ = LedgerAccount.objects.get_or_create(
                 code=code,
                 defaults={
                     "kind": kind,
@@ -67,6 +77,7 @@ def _accounts(codes: list[str]) -> dict[str, LedgerAccount]:
                     "participant": participant,
                 },
             )
+            found[code] = account.pk
     return found
 
 
@@ -96,7 +107,7 @@ def ledger_record(
     """
     deltas = _deltas(postings)
     with transaction.atomic():
-        accounts = _accounts(list(deltas))
+        account_ids = _account_ids(list(deltas))
         try:
             with transaction.atomic():
                 record = LedgerTransaction.objects.create(
@@ -109,21 +120,22 @@ def ledger_record(
             # Recorded before (a retry), or by a concurrent request with the same key.
             existing = LedgerTransaction.objects.get(idempotency_key=idempotency_key)
             return _same_or_conflict(existing, deltas)
-        for code, account in sorted(accounts.items(), key=lambda item: item[1].pk):
-            delta = deltas[code]
-            updated = (
-                LedgerAccount.objects.filter(pk=account.pk)
-                .filter(Q(allow_negative=True) | Q(balance__gte=-delta))
-                .update(balance=F("balance") + delta)
+        with connection.cursor() as cursor:
+            # Plain SQL on the hottest money path (every balance-paid request runs it): the
+            # conditional update is the whole overdraft rule, and the ORM cost more than the
+            # statements themselves.
+            for code, account_id in sorted(account_ids.items(), key=lambda item: item[1]):
+                delta = deltas[code]
+                cursor.execute(_MOVE_BALANCE, [delta, account_id, delta])
+                if cursor.rowcount != 1:
+                    raise InsufficientFunds(
+                        f"{code} holds less than {-delta} µUSDC", extra={"account": code}
+                    )
+            now = timezone.now()
+            cursor.executemany(
+                _INSERT_ENTRY,
+                [(record.pk, account_ids[code], delta, now) for code, delta in deltas.items()],
             )
-            if updated != 1:
-                raise InsufficientFunds(
-                    f"{code} holds less than {-delta} µUSDC", extra={"account": code}
-                )
-        LedgerEntry.objects.bulk_create(
-            LedgerEntry(transaction=record, account=accounts[code], amount=delta)
-            for code, delta in deltas.items()
-        )
     return record
 
 
