@@ -10,11 +10,15 @@ from django.http import HttpRequest
 
 from payments.models import (
     ApiKey,
+    ChainCall,
+    Escrow,
     IdempotencyRecord,
     LedgerAccount,
     LedgerEntry,
     LedgerTransaction,
     Participant,
+    Payout,
+    ReconciliationIssue,
     X402Payment,
 )
 
@@ -105,3 +109,72 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("scope", "key")
     exclude = ("response_body",)
+
+
+@admin.register(Escrow)
+class EscrowAdmin(ReadOnlyAdmin):
+    list_display = (
+        "public_id",
+        "backing",
+        "status",
+        "amount",
+        "fee",
+        "payer",
+        "payee",
+        "expires_at",
+    )
+    list_filter = ("backing", "status")
+    list_select_related = ("payer", "payee")
+    search_fields = ("public_id", "chain_id", "reference", "payer__wallet", "payee__wallet")
+    date_hierarchy = "created_at"
+
+
+@admin.register(ChainCall)
+class ChainCallAdmin(ReadOnlyAdmin):
+    list_display = ("idempotency_key", "kind", "status", "tx_hash", "attempts", "last_error")
+    list_filter = ("kind", "status")
+    search_fields = ("idempotency_key", "tx_hash")
+    exclude = ("raw_tx",)
+    actions = ("retry_now",)
+
+    @admin.action(description="Retry the selected calls now (re-sends the same transaction)")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[ChainCall]) -> None:
+        from payments.chain_calls import chain_call_run
+
+        for call in queryset.exclude(status=ChainCall.Status.CONFIRMED):
+            if call.status == ChainCall.Status.FAILED:
+                # A failed call is queued again; its idempotency key still forbids a double.
+                ChainCall.objects.filter(pk=call.pk).update(
+                    status=ChainCall.Status.QUEUED, raw_tx="", tx_hash="", nonce=None
+                )
+            chain_call_run(call.pk)
+        self.message_user(request, "Retried; see each call's status.")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "provider", "wallet", "amount", "status", "confirmed_at")
+    list_filter = ("status",)
+    list_select_related = ("provider", "chain_call")
+    search_fields = ("public_id", "wallet", "provider__public_id")
+
+
+@admin.register(ReconciliationIssue)
+class ReconciliationIssueAdmin(admin.ModelAdmin):
+    list_display = ("kind", "subject", "detail", "action", "created_at", "resolved_at")
+    list_filter = ("kind", "resolved_at")
+    search_fields = ("subject", "detail")
+    readonly_fields = ("kind", "subject", "detail", "action", "created_at")
+    actions = ("mark_resolved",)
+
+    @admin.action(description="Mark the selected issues resolved")
+    def mark_resolved(self, request: HttpRequest, queryset: QuerySet[ReconciliationIssue]) -> None:
+        from django.utils import timezone
+
+        queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

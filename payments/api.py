@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from payments.earnings import provider_earnings
 from payments.gate import Paid, PaidView, Price, authenticated_participant
 from payments.ledger import PLATFORM_FEES
 from payments.selectors import balance_history, balance_summary, participant_get
@@ -318,3 +319,19 @@ class FaucetView(APIView):
                 "transaction": tx_hash,
             }
         )
+
+
+class ProviderEarningsView(APIView):
+    """What the provider earned: settled, held in escrow, pending; recent settlements (API key)."""
+
+    endpoint_price = "free"
+    endpoint_auth = "X-API-Key"
+
+    @extend_schema(
+        operation_id="provider_earnings",
+        tags=["provider"],
+        responses={200: OpenApiResponse(description="Earnings")},
+    )
+    def get(self, request: Request) -> Response:
+        participant = authenticated_participant(request.headers.get("X-API-Key", ""))
+        return Response(provider_earnings(participant))

@@ -55,6 +55,8 @@ _KINDS: dict[str, tuple[str, bool]] = {
     "platform": (LedgerAccount.Kind.REVENUE, False),
     "agent": (LedgerAccount.Kind.AGENT_BALANCE, False),
     "provider": (LedgerAccount.Kind.PROVIDER_PAYABLE, False),
+    # payouts sent from the treasury, not yet mined: still owed to providers
+    "payouts": (LedgerAccount.Kind.PROVIDER_PAYABLE, False),
     "escrow": (LedgerAccount.Kind.ESCROW, False),
 }
 

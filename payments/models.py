@@ -222,3 +222,170 @@ class IdempotencyRecord(BaseModel):
         constraints = [
             models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_once")
         ]
+
+
+class ChainCall(BaseModel):
+    """One transaction we must get mined exactly once (escrow moves, payouts).
+
+    The transaction is signed before it is sent and its raw bytes and hash are stored first,
+    so a retry after any crash re-sends the very same transaction (same nonce, same hash): it
+    can be mined once at most. Only when its nonce has been used by another transaction is it
+    known dead, and only then is it signed afresh.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent, awaiting its receipt"
+        CONFIRMED = "confirmed", "Confirmed"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=32, db_index=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    contract = models.CharField(max_length=42)
+    function = models.CharField(max_length=64)
+    args = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    sender = models.CharField(max_length=42, blank=True)
+    nonce = models.BigIntegerField(null=True, blank=True)
+    raw_tx = models.TextField(blank=True)
+    tx_hash = models.CharField(max_length=66, blank=True)
+    gas_used = models.BigIntegerField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                condition=models.Q(status__in=["queued", "sent"]),
+                name="chain_call_open_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.idempotency_key} ({self.status})"
+
+
+class Escrow(BaseModel):
+    """Money held for a job until delivery is verified (released) or it fails (refunded).
+
+    `on_chain` escrows hold USDC in The402Escrow under `chain_id`; `ledger` escrows hold
+    funds already in our treasury (balance-paid purchases). Either way the held money is the
+    ledger account `escrow:<public_id>`. Moves follow `payments.escrow.TRANSITIONS`.
+    """
+
+    class Backing(models.TextChoices):
+        ON_CHAIN = "on_chain", "On-chain (The402Escrow)"
+        LEDGER = "ledger", "Ledger (treasury)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending (being funded on-chain)"
+        HELD = "held", "Held"
+        RELEASED = "released", "Released to the provider"
+        REFUNDED = "refunded", "Refunded to the agent"
+        SPLIT = "split", "Split by a dispute settlement"
+        RECLAIMED = "reclaimed", "Reclaimed by the agent after expiry"
+        FAILED = "failed", "Failed"
+
+    public_id = models.CharField(max_length=24, unique=True)
+    backing = models.CharField(max_length=10, choices=Backing.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    payer = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="escrows_paid")
+    payee = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="escrows_received"
+    )
+    amount = models.BigIntegerField(help_text="The provider's share, micro-USDC")
+    fee = models.BigIntegerField(help_text="The platform fee, micro-USDC")
+    payee_amount = models.BigIntegerField(
+        null=True, blank=True, help_text="What the provider got in a split"
+    )
+    expires_at = models.DateTimeField()
+    chain_id = models.CharField(max_length=66, unique=True, help_text="bytes32 id on-chain")
+    reference = models.CharField(max_length=64, blank=True, db_index=True)
+    funding_payment = models.OneToOneField(
+        X402Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="escrow"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0, fee__gte=0), name="escrow_amounts_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(payee_amount__isnull=True)
+                | models.Q(payee_amount__gte=0, payee_amount__lte=models.F("amount")),
+                name="escrow_split_within_amount",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="escrow_status_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.status} {self.amount}+{self.fee} µUSDC"
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.fee
+
+
+class EscrowTransition(models.Model):
+    """The audit trail: one row per move of an escrow's state."""
+
+    escrow = models.ForeignKey(Escrow, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=10)
+    to_status = models.CharField(max_length=10)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.escrow_id}: {self.from_status} -> {self.to_status}"
+
+
+class Payout(BaseModel):
+    """USDC sent from the treasury to a provider's wallet for what it is owed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CONFIRMED = "confirmed", "Confirmed"
+        FAILED = "failed", "Failed (amount returned to the provider's payable)"
+
+    public_id = models.CharField(max_length=24, unique=True)
+    provider = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="payouts")
+    wallet = models.CharField(max_length=42)
+    amount = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    chain_call = models.OneToOneField(
+        ChainCall, null=True, blank=True, on_delete=models.PROTECT, related_name="payout"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payout_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.amount} µUSDC to {self.wallet} ({self.status})"
+
+
+class ReconciliationIssue(BaseModel):
+    """A mismatch between the chain and our records, for an operator to act on."""
+
+    kind = models.CharField(max_length=40)
+    subject = models.CharField(max_length=80, help_text="escrow, payout or call id")
+    detail = models.TextField()
+    action = models.TextField(help_text="What to do about it")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="reconciliation_issue_open_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.subject}"

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from payments.chain.client import current_deployment
 from payments.chain.usdc import SettleResult, authorization_used
 from payments.facilitators import facilitator
 from payments.ledger import WORLD, Posting, agent_account, ledger_record
@@ -85,10 +86,13 @@ def reconcile_x402_payments(
         if result.status != "pending" and payment_record_outcome(payment, result):
             logger.info("x402 payment %s resolved as %s", payment.public_id, result.status)
         counts[result.status] += 1
+    # Only payments to the treasury are ours to credit; a payment to the escrow contract is
+    # still there, and the escrow reconciliation returns it to the payer on-chain.
     abandoned = X402Payment.objects.filter(
         status=X402Payment.Status.SETTLED,
         fulfilled_at__isnull=True,
         created_at__lt=now - grace,
+        pay_to=current_deployment().treasury.lower(),
     )
     for payment in abandoned:
         participant = participant_for_wallet(payment.payer)

@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
+from payments.chain_calls import chain_call_run, chain_calls_run_due
+from payments.payouts import payouts_run
 from payments.settlements import reconcile_x402_payments
 
 
 def reconcile_x402() -> dict[str, int]:
     return reconcile_x402_payments()
+
+
+def run_chain_call(call_id: int) -> str:
+    """Drive one chain call (enqueued after commit); returns its status. Never raises on
+    chain trouble: the call keeps the error and the retry schedule comes back to it."""
+    return chain_call_run(call_id).status
+
+
+def retry_chain_calls() -> int:
+    """Every minute: run the chain calls that are due; returns how many were run."""
+    return chain_calls_run_due()
+
+
+def run_payouts() -> int:
+    """Hourly: pay the providers owed at least the threshold; returns the payouts made."""
+    return len(payouts_run())

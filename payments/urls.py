@@ -12,6 +12,7 @@ urlpatterns = [
     path("v1/balance", api.BalanceView.as_view(), name="balance"),
     path("v1/balance/history", api.BalanceHistoryView.as_view(), name="balance-history"),
     path("v1/devnet/faucet", api.FaucetView.as_view(), name="devnet-faucet"),
+    path("v1/provider/earnings", api.ProviderEarningsView.as_view(), name="provider-earnings"),
     path("facilitator/verify", facilitator_api.VerifyView.as_view(), name="facilitator-verify"),
     path("facilitator/settle", facilitator_api.SettleView.as_view(), name="facilitator-settle"),
     path(

@@ -11,6 +11,18 @@ SCHEDULES: list[dict[str, object]] = [
         "schedule_type": Schedule.MINUTES,
         "minutes": 5,
     },
+    {
+        "name": "chain-calls-retry",
+        "func": "payments.tasks.retry_chain_calls",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
+    {
+        "name": "payouts",
+        "func": "payments.tasks.run_payouts",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 60,
+    },
 ]
 
 

@@ -91,6 +91,9 @@ CHAIN_RPC_URL = env_str("CHAIN_RPC_URL") or (
 # The key that sends our transactions (settlements, escrow calls, payouts); on devnet the
 # deployment's owner key is used when unset.
 RELAYER_KEY = env_str("THE402_RELAYER_KEY") or ""
+# The402Escrow on a real network (deploy it with `manage.py deploy_escrow`); devnet's is
+# recorded with the devnet deployment.
+ESCROW_ADDRESS = env_str("THE402_ESCROW_ADDRESS") or ""
 # `local` verifies and settles in-process; a URL names a remote x402 facilitator.
 FACILITATOR = env_str("THE402_FACILITATOR", "local") or "local"
 if FACILITATOR != "local" and not FACILITATOR.startswith(("http://", "https://")):
@@ -118,6 +121,11 @@ if NETWORK != "devnet":
         )
 # How long a paid request waits for its settlement's receipt before answering "pending".
 SETTLE_TIMEOUT = env_int("THE402_SETTLE_TIMEOUT", 30, minimum=1, maximum=300)
+# The key of the treasury (THE402_PAY_TO), which sends provider payouts; on devnet the
+# deployment's treasury (anvil account 1) is used when unset.
+TREASURY_KEY = env_str("THE402_TREASURY_KEY") or ""
+# A provider is paid out once it is owed at least this much, in micro-USDC ($10 by default).
+PAYOUT_THRESHOLD = env_int("THE402_PAYOUT_THRESHOLD", 10_000_000, minimum=1)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
@@ -28,7 +28,7 @@ from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import TxParams, TxReceipt
 
-from payments.chain.devnet import Deployment, devnet_dir, read_deployment
+from payments.chain.devnet import ANVIL_DEV_KEYS, Deployment, devnet_dir, read_deployment
 from payments.networks import current_network
 
 logger = logging.getLogger(__name__)
@@ -182,6 +182,15 @@ get_web3.cache_clear = _web3_for.cache_clear  # type: ignore[attr-defined]
 # ---------------------------------------------------------------- sending transactions
 
 
+@dataclass(frozen=True)
+class SignedCall:
+    """A transaction signed but not (necessarily) sent: what to store before broadcasting."""
+
+    raw_tx: str  # 0x-hex of the signed bytes
+    tx_hash: str
+    nonce: int
+
+
 class Relayer:
     """Sends our transactions from one key, never handing out the same nonce twice.
 
@@ -189,6 +198,8 @@ class Relayer:
     ``max(local next, eth_getTransactionCount(pending))`` and only advances once the node
     accepted the transaction, so a rejected send never leaves a gap that would strand every
     later transaction. Gas estimation happens under the lock too, so a revert costs no nonce.
+    ``sign`` allocates from the same sequence but leaves the broadcast to its caller, who
+    stores the signed transaction first (``payments.chain_calls``).
 
     Across processes (several gunicorn workers sharing one key) nothing is coordinated: two
     may pick the same nonce. ``send`` then retries once with a freshly read pending nonce when
@@ -226,18 +237,10 @@ class Relayer:
             fees = self._fees()
             nonce = self._allocate_nonce()
             for attempt in (1, 2):
-                params: TxParams = {
-                    "from": self.address,
-                    "chainId": chain_id,
-                    "nonce": nonce,
-                    "gas": gas,
-                    **fees,
-                }
-                tx = fn.build_transaction(params)
-                signed = self._account.sign_transaction(cast("dict[str, Any]", tx))
-                tx_hash = signed.hash.to_0x_hex()
+                signed = self._sign(fn, chain_id=chain_id, nonce=nonce, gas=gas, fees=fees)
+                tx_hash = signed.tx_hash
                 try:
-                    self.w3.eth.send_raw_transaction(signed.raw_transaction)
+                    self.w3.eth.send_raw_transaction(signed.raw_tx)
                 except Web3RPCError as exc:
                     message = _rpc_message(exc)
                     lowered = message.lower()
@@ -270,6 +273,55 @@ class Relayer:
                 return tx_hash
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
 
+    def sign(self, fn: ContractFunction, *, gas: int | None = None) -> SignedCall:
+        """Estimate and sign ``fn`` from our key without sending it.
+
+        For callers that must store a transaction before it can exist anywhere else
+        (``payments.chain_calls``): a retry after a crash then re-sends the very same bytes,
+        so it is mined once at most. The nonce is allocated under the lock and counted as
+        used, exactly as ``send`` does, so the next ``sign``/``send`` takes the one after:
+        the caller must broadcast the result (or call ``resync``), or later transactions
+        wait behind the gap. Raises ``ChainError`` when the estimation reverts.
+        """
+        with self._lock:
+            chain_id = self._chain()
+            if gas is None:
+                gas = self._estimate_gas(fn)
+            fees = self._fees()
+            nonce = self._allocate_nonce()
+            signed = self._sign(fn, chain_id=chain_id, nonce=nonce, gas=gas, fees=fees)
+            self._next_nonce = nonce + 1
+            return signed
+
+    def broadcast(self, raw_tx: str) -> str:
+        """Send a transaction signed earlier (by anyone); return its 0x hash.
+
+        Idempotent: the node answering "already known" (it has it) or "nonce too low" /
+        "replacement underpriced" (that nonce is taken, perhaps by this very transaction,
+        mined) is not an error here, because only the receipt can tell which it is. Any other
+        rejection raises ``ChainError``; transport errors propagate (outcome unknown).
+        """
+        tx_hash = Web3.keccak(hexstr=raw_tx).to_0x_hex()
+        try:
+            self.w3.eth.send_raw_transaction(raw_tx)
+        except Web3RPCError as exc:
+            message = _rpc_message(exc)
+            lowered = message.lower()
+            if any(text in lowered for text in _ALREADY_KNOWN + _NONCE_CONFLICTS):
+                logger.info("broadcasting %s: %s (the receipt decides)", tx_hash, message)
+                return tx_hash
+            raise ChainError(message) from None
+        return tx_hash
+
+    def resync(self) -> None:
+        """Forget the local nonce sequence; the next one is read from the node.
+
+        For a signed transaction that will never be broadcast (its record could not be
+        stored): reusing its nonce is safe, leaving it unused would strand every later one.
+        """
+        with self._lock:
+            self._next_nonce = None
+
     def wait(self, tx_hash: str, *, timeout: float) -> TxReceipt | None:
         """The receipt of ``tx_hash``, or None if none appeared within ``timeout`` seconds.
 
@@ -292,6 +344,28 @@ class Relayer:
             delay = min(delay * 2, 1.0)
 
     # -- internals; call with self._lock held
+
+    def _sign(
+        self,
+        fn: ContractFunction,
+        *,
+        chain_id: int,
+        nonce: int,
+        gas: int,
+        fees: dict[str, int],
+    ) -> SignedCall:
+        params: TxParams = {
+            "from": self.address,
+            "chainId": chain_id,
+            "nonce": nonce,
+            "gas": gas,
+            **fees,
+        }
+        tx = fn.build_transaction(params)
+        signed = self._account.sign_transaction(cast("dict[str, Any]", tx))
+        return SignedCall(
+            raw_tx=signed.raw_transaction.to_0x_hex(), tx_hash=signed.hash.to_0x_hex(), nonce=nonce
+        )
 
     def _chain(self) -> int:
         if self._chain_id is None:
@@ -339,11 +413,44 @@ def relayer() -> Relayer:
     return Relayer(get_web3(deployment.rpc_url), deployment.owner_key, chain_id=deployment.chain_id)
 
 
+@_process_cache
+def treasury_relayer() -> Relayer:
+    """The Relayer of the treasury's key, which pays providers out of the treasury's USDC.
+
+    The key is ``settings.TREASURY_KEY``; on devnet, when unset, anvil account 1 (the
+    deployment's treasury). It must be the key of ``current_deployment().treasury``: that is
+    where payments and escrow fees land, so payouts must leave from there too. When it is the
+    relayer's own key, the relayer itself is returned: one key, one nonce sequence.
+    """
+    deployment = current_deployment()
+    key = str(getattr(settings, "TREASURY_KEY", "") or "")
+    if not key:
+        network = current_network()
+        if network.key != "devnet":
+            raise ImproperlyConfigured(
+                f"THE402_NETWORK={network.key}: provider payouts are sent from the treasury "
+                f"{deployment.treasury} (THE402_PAY_TO) and need its private key: set "
+                "THE402_TREASURY_KEY (or THE402_TREASURY_KEY_FILE)"
+            )
+        key = ANVIL_DEV_KEYS[1]
+    address = str(Account.from_key(key).address)
+    if address != deployment.treasury:
+        raise ImproperlyConfigured(
+            f"THE402_TREASURY_KEY is the key of {address}, but the treasury is "
+            f"{deployment.treasury}: payouts must be sent from the treasury"
+        )
+    main = relayer()
+    if main.address == address:
+        return main
+    return Relayer(get_web3(deployment.rpc_url), key, chain_id=deployment.chain_id)
+
+
 def clear_caches() -> None:
-    """Forget the deployment, Web3 instances and relayer (after changing settings)."""
+    """Forget the deployment, Web3 instances and relayers (after changing settings)."""
     current_deployment.cache_clear()
     get_web3.cache_clear()  # type: ignore[attr-defined]
     relayer.cache_clear()
+    treasury_relayer.cache_clear()
 
 
 # ---------------------------------------------------------------- errors

@@ -334,6 +334,19 @@ def deploy_contracts(w3: Web3, owner_key: str, treasury: str) -> tuple[str, str]
     return usdc, escrow
 
 
+def deploy_escrow(w3: Web3, owner_key: str, *, token: str, treasury: str) -> str:
+    """Deploy The402Escrow(token, operator=owner, treasury) on any chain; return its address."""
+    owner = Account.from_key(owner_key)
+    return _deploy(
+        w3,
+        owner,
+        "The402Escrow",
+        to_checksum_address(token),
+        owner.address,
+        to_checksum_address(treasury),
+    )
+
+
 def _deploy(w3: Web3, owner: LocalAccount, name: str, *args: Any) -> str:
     artifact = load_artifact(name)
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])

@@ -1,0 +1,39 @@
+"""Reading The402Escrow: the state of one escrow and the contract's unallocated funds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from payments.chain.client import current_deployment, get_web3
+from payments.contracts import load_artifact
+
+STATES = ("None", "Held", "Released", "Refunded", "Split", "Reclaimed")
+
+
+def _contract() -> Any:
+    deployment = current_deployment()
+    w3 = get_web3(deployment.rpc_url)
+    return w3.eth.contract(address=deployment.escrow, abi=load_artifact("The402Escrow")["abi"])
+
+
+def escrow_record(chain_id: str) -> dict[str, Any]:
+    """The on-chain record of an escrow: payer, payee, amount, fee, expiry and state name."""
+    payer, payee, amount, fee, expiry, state = (
+        _contract().functions.escrows(bytes.fromhex(chain_id.removeprefix("0x"))).call()
+    )
+    return {
+        "payer": payer,
+        "payee": payee,
+        "amount": amount,
+        "fee": fee,
+        "expiry": expiry,
+        "state": STATES[state],
+    }
+
+
+def escrow_state(chain_id: str) -> str:
+    return escrow_record(chain_id)["state"]
+
+
+def unallocated() -> int:
+    return int(_contract().functions.unallocated().call())

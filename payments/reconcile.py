@@ -1,0 +1,187 @@
+"""Reconciliation: the chain, the database and the ledger must tell the same story.
+
+Run every few minutes by django-q2 and on demand by `manage.py reconcile`. What it can fix
+safely it fixes (an escrow the agent reclaimed on-chain is recorded; money that reached the
+escrow contract but never became an escrow goes back to its payer; an expired escrow is
+refunded); anything else becomes a `ReconciliationIssue` in the admin, with the action to
+take, and an error in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from payments import escrow as escrows
+from payments.chain.client import current_deployment
+from payments.chain.escrow_state import escrow_record, unallocated
+from payments.chain_calls import chain_call_enqueue, register_handlers
+from payments.models import ChainCall, Escrow, ReconciliationIssue, X402Payment
+from payments.settlements import reconcile_x402_payments
+
+logger = logging.getLogger(__name__)
+
+GRACE = timedelta(minutes=10)
+S = Escrow.Status
+
+# The on-chain states each of our states may be seen with (a move in flight included).
+COMPATIBLE: dict[str, tuple[str, ...]] = {
+    S.PENDING: ("None", "Held"),
+    S.HELD: ("Held",),
+    S.RELEASED: ("Held", "Released"),
+    S.REFUNDED: ("Held", "Refunded"),
+    S.SPLIT: ("Held", "Split"),
+    S.RECLAIMED: ("Reclaimed",),
+    S.FAILED: ("None",),
+}
+
+
+def flag(kind: str, subject: str, detail: str, action: str) -> ReconciliationIssue:
+    issue, created = ReconciliationIssue.objects.get_or_create(
+        kind=kind, subject=subject, resolved_at=None, defaults={"detail": detail, "action": action}
+    )
+    if created:
+        logger.error("reconcile: %s %s: %s. Action: %s", kind, subject, detail, action)
+    return issue
+
+
+def _check_on_chain_escrow(escrow: Escrow, now: datetime, grace: timedelta) -> None:
+    record = escrow_record(escrow.chain_id)
+    state = record["state"]
+    if state == "Reclaimed" and escrow.status == S.HELD:
+        escrows.escrow_mark_reclaimed(escrow)
+        return
+    if state not in COMPATIBLE[escrow.status]:
+        flag(
+            "escrow_state_mismatch",
+            escrow.public_id,
+            f"we say {escrow.status}, the contract says {state}",
+            "Check the escrow's chain calls and transitions; settle it by hand in the admin.",
+        )
+        return
+    if state != "None" and (record["amount"], record["fee"]) != (escrow.amount, escrow.fee):
+        flag(
+            "escrow_amount_mismatch",
+            escrow.public_id,
+            f"we hold {escrow.amount}+{escrow.fee}, "
+            f"the contract {record['amount']}+{record['fee']}",
+            "Investigate the funding transaction before any release or refund.",
+        )
+    expected_move = state == "Held" and escrow.status not in (S.HELD, S.PENDING)
+    if (expected_move or (escrow.status == S.PENDING and state == "None")) and (
+        escrow.updated_at < now - grace
+    ):
+        stuck = ChainCall.objects.filter(idempotency_key__endswith=escrow.public_id).exclude(
+            status=ChainCall.Status.CONFIRMED
+        )
+        flag(
+            "escrow_move_stuck",
+            escrow.public_id,
+            f"{escrow.status} for over {grace} while the contract still says {state}; "
+            f"open calls: {', '.join(c.idempotency_key for c in stuck) or 'none'}",
+            "Retry the failed chain call from the admin (it re-sends the same transaction).",
+        )
+
+
+def _orphan_payments(now: datetime, grace: timedelta) -> None:
+    """Money paid to the escrow contract that never became an escrow goes back to its payer."""
+    deployment = current_deployment()
+    orphans = X402Payment.objects.filter(
+        status=X402Payment.Status.SETTLED,
+        pay_to=deployment.escrow.lower(),
+        escrow__isnull=True,
+        created_at__lt=now - grace,
+        fulfilled_at__isnull=True,
+    )
+    for payment in orphans:
+        chain_call_enqueue(
+            kind="escrow_return_unallocated",
+            idempotency_key=f"orphan-refund:{payment.public_id}",
+            contract=deployment.escrow,
+            function="returnUnallocated",
+            args=[payment.payer, payment.amount],
+        )
+        X402Payment.objects.filter(pk=payment.pk).update(fulfilled_at=now)
+        logger.warning(
+            "reconcile: payment %s had no escrow; returned to its payer", payment.public_id
+        )
+
+
+def _returned(call: ChainCall) -> None:
+    logger.info("returned %s µUSDC to %s (%s)", call.args[1], call.args[0], call.tx_hash)
+
+
+register_handlers("escrow_return_unallocated", confirmed=_returned)
+
+
+def _unexplained_unallocated() -> None:
+    waiting = (
+        Escrow.objects.filter(backing=Escrow.Backing.ON_CHAIN, status=S.PENDING).aggregate(
+            total=Sum("amount") + Sum("fee")
+        )["total"]
+        or 0
+    )
+    returning = sum(
+        int(call.args[1])
+        for call in ChainCall.objects.filter(kind="escrow_return_unallocated").exclude(
+            status__in=[ChainCall.Status.CONFIRMED, ChainCall.Status.FAILED]
+        )
+    )
+    loose = unallocated()
+    if loose > waiting + returning:
+        flag(
+            "escrow_unallocated_funds",
+            current_deployment().escrow,
+            f"the contract holds {loose} µUSDC unallocated; pending escrows and refunds explain "
+            f"{waiting + returning}",
+            "Find the payments that reached the contract without a record; return them with "
+            "returnUnallocated.",
+        )
+
+
+def _expired(now: datetime) -> None:
+    for escrow in Escrow.objects.filter(status=S.HELD, expires_at__lt=now):
+        if escrows.auto_refund_policy(escrow):
+            escrows.escrow_refund(escrow, reason="expired before its job started")
+
+
+def _stuck_calls(now: datetime) -> None:
+    for call in ChainCall.objects.filter(
+        Q(status=ChainCall.Status.SENT) | Q(status=ChainCall.Status.QUEUED),
+        created_at__lt=now - timedelta(minutes=30),
+    ):
+        flag(
+            "chain_call_stuck",
+            call.idempotency_key,
+            f"{call.function} has been {call.status} since {call.created_at:%Y-%m-%d %H:%M} "
+            f"({call.attempts} attempts; last error: {call.last_error or 'none'})",
+            "Check the relayer's funds and nonce; retry the call from the admin.",
+        )
+    for call in ChainCall.objects.filter(status=ChainCall.Status.FAILED):
+        flag(
+            "chain_call_failed",
+            call.idempotency_key,
+            f"{call.function} failed: {call.last_error}",
+            "Read the reason; fix its cause and retry the call from the admin.",
+        )
+
+
+def reconcile(
+    *, now: datetime | None = None, grace: timedelta = GRACE
+) -> list[ReconciliationIssue]:
+    """Compare every escrow, payout and payment with the chain; fix what is safe; return the
+    open issues."""
+    now = now or timezone.now()
+    reconcile_x402_payments(now=now, grace=grace)
+    for escrow in Escrow.objects.filter(backing=Escrow.Backing.ON_CHAIN).select_related(
+        "payer", "payee"
+    ):
+        _check_on_chain_escrow(escrow, now, grace)
+    _orphan_payments(now, grace)
+    _unexplained_unallocated()
+    _expired(now)
+    _stuck_calls(now)
+    return list(ReconciliationIssue.objects.filter(resolved_at__isnull=True))

@@ -1,0 +1,351 @@
+"""Escrow: ledger-backed and on-chain, every move checked on-chain and in the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from payments.chain.escrow_state import escrow_record, unallocated
+from payments.chain.usdc import balance_of, settle_transfer_with_authorization
+from payments.escrow import (
+    InvalidTransition,
+    escrow_open_ledger,
+    escrow_open_on_chain,
+    escrow_refund,
+    escrow_release,
+    escrow_split,
+    provider_account,
+)
+from payments.ledger import (
+    PLATFORM_FEES,
+    WORLD,
+    InsufficientFunds,
+    Posting,
+    agent_account,
+    ledger_record,
+)
+from payments.ledger import balance_of as ledger_balance
+from payments.ledger_check import ledger_problems
+from payments.models import ChainCall, Escrow, X402Payment
+from payments.reconcile import reconcile
+from payments.services import participant_for_wallet
+from tests.factories import ParticipantFactory
+from the402.lib.ids import new_public_id
+
+pytestmark = pytest.mark.django_db
+LATER = timedelta(minutes=30)
+AMOUNT, FEE = 2_000_000, 100_000  # a $2.00 job and its 5% fee
+
+
+def in_a_day() -> Any:
+    return timezone.now() + timedelta(days=1)
+
+
+@pytest.fixture
+def agent_with_balance() -> Any:
+    agent = ParticipantFactory(type="agent")
+    ledger_record(
+        kind="deposit",
+        idempotency_key=f"d-{agent.public_id}",
+        postings=[Posting(WORLD, agent_account(agent), 5_000_000)],
+    )
+    return agent
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks: Any) -> Callable[[], Any]:
+    """Run what the code schedules after commit (the chain-call tasks), as production does."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def paid_escrow(
+    chain: Any,
+    funded_payer: Callable[..., Any],
+    authorize: Callable[..., Any],
+    on_commit: Callable[[], Any],
+) -> Callable[..., Escrow]:
+    """An on-chain escrow opened from a real x402 payment to The402Escrow."""
+
+    def _open(expires_at: Any = None) -> Escrow:
+        payer = funded_payer(10_000_000)
+        authorization, signature = authorize(payer, chain.escrow, AMOUNT + FEE)
+        result = settle_transfer_with_authorization(
+            token=chain.usdc, authorization=authorization, signature=signature
+        )
+        assert result.status == "settled"
+        payment = settled_payment_row(chain, authorization, result.tx_hash)
+        with on_commit():
+            escrow = escrow_open_on_chain(
+                payment=payment,
+                payer=participant_for_wallet(payer.address),
+                payee=ParticipantFactory(type="provider"),
+                amount=AMOUNT,
+                fee=FEE,
+                expires_at=expires_at or in_a_day(),
+                reference="job_0123456789abcdef",
+            )
+        escrow.payer_account = payer  # the test may act as the payer on-chain
+        return escrow
+
+    return _open
+
+
+def settled_payment_row(chain: Any, authorization: Any, tx_hash: str) -> X402Payment:
+    return X402Payment.objects.create(
+        public_id=new_public_id("pay"),
+        x402_version=2,
+        network="eip155:84532",
+        asset=chain.usdc.lower(),
+        payer=authorization.from_address.lower(),
+        pay_to=authorization.to_address.lower(),
+        amount=authorization.value,
+        nonce=authorization.nonce,
+        valid_before=authorization.valid_before,
+        fingerprint=new_public_id("fp"),
+        method="POST",
+        resource="http://127.0.0.1/v1/x",
+        status="settled",
+        tx_hash=tx_hash,
+        settled_at=timezone.now(),
+    )
+
+
+@pytest.fixture
+def snapshot(w3: Any) -> Iterator[None]:
+    """Undo chain-time travel after the test, so other tests keep the wall clock."""
+    snapshot_id = w3.provider.make_request("evm_snapshot", [])["result"]
+    yield
+    w3.provider.make_request("evm_revert", [snapshot_id])
+
+
+# --- ledger-backed -------------------------------------------------------------------------
+def test_a_ledger_escrow_holds_the_agents_balance(agent_with_balance: Any) -> None:
+    escrow = escrow_open_ledger(
+        payer=agent_with_balance,
+        payee=ParticipantFactory(),
+        amount=AMOUNT,
+        fee=FEE,
+        expires_at=in_a_day(),
+    )
+    assert escrow.status == "held"
+    assert ledger_balance(agent_account(agent_with_balance)) == 5_000_000 - AMOUNT - FEE
+    assert ledger_balance(f"escrow:{escrow.public_id}") == AMOUNT + FEE
+    assert ledger_problems() == []
+
+
+def test_a_ledger_escrow_needs_the_balance(agent_with_balance: Any) -> None:
+    with pytest.raises(InsufficientFunds):
+        escrow_open_ledger(
+            payer=agent_with_balance,
+            payee=ParticipantFactory(),
+            amount=5_000_000,
+            fee=1,
+            expires_at=in_a_day(),
+        )
+    assert not Escrow.objects.exists()
+
+
+def test_releasing_a_ledger_escrow_owes_the_provider_and_earns_the_fee(
+    agent_with_balance: Any,
+) -> None:
+    payee = ParticipantFactory()
+    escrow = escrow_open_ledger(
+        payer=agent_with_balance, payee=payee, amount=AMOUNT, fee=FEE, expires_at=in_a_day()
+    )
+    escrow_release(escrow)
+    assert ledger_balance(provider_account(payee)) == AMOUNT
+    assert ledger_balance(PLATFORM_FEES) == FEE
+    assert ledger_balance(f"escrow:{escrow.public_id}") == 0
+    assert [t.to_status for t in escrow.transitions.order_by("id")] == ["held", "released"]
+    assert ledger_problems() == []
+
+
+def test_refunding_a_ledger_escrow_returns_everything(agent_with_balance: Any) -> None:
+    escrow = escrow_open_ledger(
+        payer=agent_with_balance,
+        payee=ParticipantFactory(),
+        amount=AMOUNT,
+        fee=FEE,
+        expires_at=in_a_day(),
+    )
+    escrow_refund(escrow)
+    assert ledger_balance(agent_account(agent_with_balance)) == 5_000_000
+    assert ledger_problems() == []
+
+
+def test_splitting_a_ledger_escrow_follows_the_contracts_rule(agent_with_balance: Any) -> None:
+    payee = ParticipantFactory()
+    escrow = escrow_open_ledger(
+        payer=agent_with_balance, payee=payee, amount=AMOUNT, fee=FEE, expires_at=in_a_day()
+    )
+    escrow_split(escrow, payee_amount=500_000)
+    assert ledger_balance(provider_account(payee)) == 500_000
+    assert ledger_balance(PLATFORM_FEES) == 25_000  # 100_000 * 500_000 // 2_000_000
+    assert ledger_balance(agent_account(agent_with_balance)) == 5_000_000 - 525_000
+    assert ledger_problems() == []
+
+
+def test_an_escrow_moves_once(agent_with_balance: Any) -> None:
+    escrow = escrow_open_ledger(
+        payer=agent_with_balance,
+        payee=ParticipantFactory(),
+        amount=AMOUNT,
+        fee=FEE,
+        expires_at=in_a_day(),
+    )
+    escrow_release(escrow)
+    with pytest.raises(InvalidTransition):
+        escrow_refund(escrow)
+    with pytest.raises(InvalidTransition):
+        escrow_release(Escrow.objects.get(pk=escrow.pk))
+    assert ledger_problems() == []
+
+
+# --- on-chain ------------------------------------------------------------------------------
+def test_an_on_chain_escrow_is_funded_right_after_settlement(
+    paid_escrow: Callable[..., Escrow],
+) -> None:
+    escrow = paid_escrow()
+    escrow.refresh_from_db()
+    assert escrow.status == "held"
+    record = escrow_record(escrow.chain_id)
+    assert (record["state"], record["amount"], record["fee"]) == ("Held", AMOUNT, FEE)
+    assert record["payee"] == escrow.payee.wallet
+    assert ledger_balance(f"escrow:{escrow.public_id}") == AMOUNT + FEE
+    assert reconcile() == []
+    assert ledger_problems() == []
+
+
+def test_releasing_on_chain_pays_the_provider_and_the_treasury(
+    chain: Any, paid_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
+) -> None:
+    escrow = paid_escrow()
+    treasury_before = balance_of(token=chain.usdc, address=chain.treasury)
+    with on_commit():
+        escrow_release(Escrow.objects.get(pk=escrow.pk))
+    assert escrow_record(escrow.chain_id)["state"] == "Released"
+    assert balance_of(token=chain.usdc, address=escrow.payee.wallet) == AMOUNT
+    assert balance_of(token=chain.usdc, address=chain.treasury) == treasury_before + FEE
+    assert ledger_balance(f"escrow:{escrow.public_id}") == 0
+    assert (
+        ChainCall.objects.get(idempotency_key=f"escrow-release:{escrow.public_id}").status
+        == "confirmed"
+    )
+    assert reconcile() == []
+    assert ledger_problems() == []
+
+
+def test_refunding_on_chain_returns_amount_and_fee_to_the_payer(
+    chain: Any, paid_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
+) -> None:
+    escrow = paid_escrow()
+    with on_commit():
+        escrow_refund(Escrow.objects.get(pk=escrow.pk))
+    assert escrow_record(escrow.chain_id)["state"] == "Refunded"
+    assert balance_of(token=chain.usdc, address=escrow.payer.wallet) == 10_000_000
+    assert reconcile() == []
+    assert ledger_problems() == []
+
+
+def test_splitting_on_chain_pays_exact_parts(
+    chain: Any, paid_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
+) -> None:
+    escrow = paid_escrow()
+    with on_commit():
+        escrow_split(Escrow.objects.get(pk=escrow.pk), payee_amount=500_000)
+    assert escrow_record(escrow.chain_id)["state"] == "Split"
+    assert balance_of(token=chain.usdc, address=escrow.payee.wallet) == 500_000
+    assert balance_of(token=chain.usdc, address=escrow.payer.wallet) == 10_000_000 - 525_000
+    assert reconcile() == []
+    assert ledger_problems() == []
+
+
+def test_a_second_move_is_refused_by_the_service_and_on_chain(
+    chain: Any, w3: Any, paid_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
+) -> None:
+    escrow = paid_escrow()
+    with on_commit():
+        escrow_release(Escrow.objects.get(pk=escrow.pk))
+    with pytest.raises(InvalidTransition):
+        escrow_refund(Escrow.objects.get(pk=escrow.pk))
+    from payments.chain.client import relayer
+    from payments.contracts import load_artifact
+
+    contract = w3.eth.contract(address=chain.escrow, abi=load_artifact("The402Escrow")["abi"])
+    with pytest.raises(Exception, match="not held"):  # noqa: B017 - web3's revert error
+        contract.functions.refund(bytes.fromhex(escrow.chain_id[2:])).call(
+            {"from": relayer().address}
+        )
+
+
+def test_the_payer_reclaims_after_expiry_and_reconcile_records_it(
+    chain: Any, w3: Any, paid_escrow: Callable[..., Escrow], snapshot: None
+) -> None:
+    escrow = paid_escrow(expires_at=timezone.now() + timedelta(hours=1))
+    payer = escrow.payer_account
+    contract = _escrow_contract(w3, chain)
+    w3.provider.make_request("anvil_setBalance", [payer.address, hex(10**18)])
+    with pytest.raises(Exception, match="not expired"):  # noqa: B017 - web3's revert error
+        contract.functions.reclaim(bytes.fromhex(escrow.chain_id[2:])).call({"from": payer.address})
+    w3.provider.make_request("evm_increaseTime", [2 * 3600])
+    w3.provider.make_request("evm_mine", [])
+    tx = contract.functions.reclaim(bytes.fromhex(escrow.chain_id[2:])).build_transaction(
+        {"from": payer.address, "nonce": w3.eth.get_transaction_count(payer.address)}
+    )
+    w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(payer.sign_transaction(tx).raw_transaction)
+    )
+    assert balance_of(token=chain.usdc, address=payer.address) == 10_000_000
+    reconcile(now=timezone.now() + LATER)
+    escrow.refresh_from_db()
+    assert escrow.status == "reclaimed"
+    assert ledger_balance(f"escrow:{escrow.public_id}") == 0
+    assert ledger_problems() == []
+
+
+def test_money_paid_to_the_contract_without_an_escrow_goes_back_to_its_payer(
+    chain: Any,
+    funded_payer: Callable[..., Any],
+    authorize: Callable[..., Any],
+    on_commit: Callable[[], Any],
+) -> None:
+    payer = funded_payer(10_000_000)
+    authorization, signature = authorize(payer, chain.escrow, AMOUNT + FEE)
+    result = settle_transfer_with_authorization(
+        token=chain.usdc, authorization=authorization, signature=signature
+    )
+    settled_payment_row(chain, authorization, result.tx_hash)  # the process died here
+    assert unallocated() >= AMOUNT + FEE
+    with on_commit():
+        reconcile(now=timezone.now() + LATER)
+    assert balance_of(token=chain.usdc, address=payer.address) == 10_000_000
+    assert unallocated() == 0
+    assert reconcile(now=timezone.now() + LATER) == []
+    assert ledger_problems() == []
+
+
+def test_an_expired_held_escrow_is_refunded_by_reconcile(
+    agent_with_balance: Any, chain: Any
+) -> None:
+    escrow = escrow_open_ledger(
+        payer=agent_with_balance,
+        payee=ParticipantFactory(),
+        amount=AMOUNT,
+        fee=FEE,
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+    reconcile(now=timezone.now() + LATER)
+    escrow.refresh_from_db()
+    assert escrow.status == "refunded"
+    assert ledger_balance(agent_account(agent_with_balance)) == 5_000_000
+
+
+def _escrow_contract(w3: Any, chain: Any) -> Any:
+    from payments.contracts import load_artifact
+
+    return w3.eth.contract(address=chain.escrow, abi=load_artifact("The402Escrow")["abi"])
