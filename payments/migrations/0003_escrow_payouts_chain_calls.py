@@ -5,114 +5,263 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0002_ledger_keys_payments'),
+        ("payments", "0002_ledger_keys_payments"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChainCall',
+            name="ChainCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(db_index=True, max_length=32)),
-                ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('contract', models.CharField(max_length=42)),
-                ('function', models.CharField(max_length=64)),
-                ('args', models.JSONField(default=list)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('sent', 'Sent, awaiting its receipt'), ('confirmed', 'Confirmed'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('sender', models.CharField(blank=True, max_length=42)),
-                ('nonce', models.BigIntegerField(blank=True, null=True)),
-                ('raw_tx', models.TextField(blank=True)),
-                ('tx_hash', models.CharField(blank=True, max_length=66)),
-                ('gas_used', models.BigIntegerField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("kind", models.CharField(db_index=True, max_length=32)),
+                ("idempotency_key", models.CharField(max_length=200, unique=True)),
+                ("contract", models.CharField(max_length=42)),
+                ("function", models.CharField(max_length=64)),
+                ("args", models.JSONField(default=list)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sent", "Sent, awaiting its receipt"),
+                            ("confirmed", "Confirmed"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("sender", models.CharField(blank=True, max_length=42)),
+                ("nonce", models.BigIntegerField(blank=True, null=True)),
+                ("raw_tx", models.TextField(blank=True)),
+                ("tx_hash", models.CharField(blank=True, max_length=66)),
+                ("gas_used", models.BigIntegerField(blank=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('status__in', ['queued', 'sent'])), fields=['status', 'next_attempt_at'], name='chain_call_open_idx')],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status__in", ["queued", "sent"])),
+                        fields=["status", "next_attempt_at"],
+                        name="chain_call_open_idx",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Escrow',
+            name="Escrow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('public_id', models.CharField(max_length=24, unique=True)),
-                ('backing', models.CharField(choices=[('on_chain', 'On-chain (The402Escrow)'), ('ledger', 'Ledger (treasury)')], max_length=10)),
-                ('status', models.CharField(choices=[('pending', 'Pending (being funded on-chain)'), ('held', 'Held'), ('released', 'Released to the provider'), ('refunded', 'Refunded to the agent'), ('split', 'Split by a dispute settlement'), ('reclaimed', 'Reclaimed by the agent after expiry'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('amount', models.BigIntegerField(help_text="The provider's share, micro-USDC")),
-                ('fee', models.BigIntegerField(help_text='The platform fee, micro-USDC')),
-                ('payee_amount', models.BigIntegerField(blank=True, help_text='What the provider got in a split', null=True)),
-                ('expires_at', models.DateTimeField()),
-                ('chain_id', models.CharField(help_text='bytes32 id on-chain', max_length=66, unique=True)),
-                ('reference', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('funding_payment', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='escrow', to='payments.x402payment')),
-                ('payee', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='escrows_received', to='payments.participant')),
-                ('payer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='escrows_paid', to='payments.participant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("public_id", models.CharField(max_length=24, unique=True)),
+                (
+                    "backing",
+                    models.CharField(
+                        choices=[
+                            ("on_chain", "On-chain (The402Escrow)"),
+                            ("ledger", "Ledger (treasury)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending (being funded on-chain)"),
+                            ("held", "Held"),
+                            ("released", "Released to the provider"),
+                            ("refunded", "Refunded to the agent"),
+                            ("split", "Split by a dispute settlement"),
+                            ("reclaimed", "Reclaimed by the agent after expiry"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("amount", models.BigIntegerField(help_text="The provider's share, micro-USDC")),
+                ("fee", models.BigIntegerField(help_text="The platform fee, micro-USDC")),
+                (
+                    "payee_amount",
+                    models.BigIntegerField(
+                        blank=True, help_text="What the provider got in a split", null=True
+                    ),
+                ),
+                ("expires_at", models.DateTimeField()),
+                (
+                    "chain_id",
+                    models.CharField(help_text="bytes32 id on-chain", max_length=66, unique=True),
+                ),
+                ("reference", models.CharField(blank=True, db_index=True, max_length=64)),
+                (
+                    "funding_payment",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="escrow",
+                        to="payments.x402payment",
+                    ),
+                ),
+                (
+                    "payee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="escrows_received",
+                        to="payments.participant",
+                    ),
+                ),
+                (
+                    "payer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="escrows_paid",
+                        to="payments.participant",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='EscrowTransition',
+            name="EscrowTransition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(max_length=10)),
-                ('to_status', models.CharField(max_length=10)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('escrow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transitions', to='payments.escrow')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("from_status", models.CharField(max_length=10)),
+                ("to_status", models.CharField(max_length=10)),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "escrow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="transitions",
+                        to="payments.escrow",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Payout',
+            name="Payout",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('public_id', models.CharField(max_length=24, unique=True)),
-                ('wallet', models.CharField(max_length=42)),
-                ('amount', models.BigIntegerField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('confirmed', 'Confirmed'), ('failed', "Failed (amount returned to the provider's payable)")], default='pending', max_length=10)),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
-                ('chain_call', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payout', to='payments.chaincall')),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payouts', to='payments.participant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("public_id", models.CharField(max_length=24, unique=True)),
+                ("wallet", models.CharField(max_length=42)),
+                ("amount", models.BigIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("confirmed", "Confirmed"),
+                            ("failed", "Failed (amount returned to the provider's payable)"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "chain_call",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payout",
+                        to="payments.chaincall",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payouts",
+                        to="payments.participant",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ReconciliationIssue',
+            name="ReconciliationIssue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(max_length=40)),
-                ('subject', models.CharField(help_text='escrow, payout or call id', max_length=80)),
-                ('detail', models.TextField()),
-                ('action', models.TextField(help_text='What to do about it')),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("kind", models.CharField(max_length=40)),
+                ("subject", models.CharField(help_text="escrow, payout or call id", max_length=80)),
+                ("detail", models.TextField()),
+                ("action", models.TextField(help_text="What to do about it")),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(condition=models.Q(('resolved_at__isnull', True)), fields=('kind', 'subject'), name='reconciliation_issue_open_once')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("resolved_at__isnull", True)),
+                        fields=("kind", "subject"),
+                        name="reconciliation_issue_open_once",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='escrow',
-            index=models.Index(fields=['status', 'expires_at'], name='escrow_status_expiry_idx'),
+            model_name="escrow",
+            index=models.Index(fields=["status", "expires_at"], name="escrow_status_expiry_idx"),
         ),
         migrations.AddConstraint(
-            model_name='escrow',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0), ('fee__gte', 0)), name='escrow_amounts_not_negative'),
+            model_name="escrow",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gte", 0), ("fee__gte", 0)),
+                name="escrow_amounts_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='escrow',
-            constraint=models.CheckConstraint(condition=models.Q(('payee_amount__isnull', True), models.Q(('payee_amount__gte', 0), ('payee_amount__lte', models.F('amount'))), _connector='OR'), name='escrow_split_within_amount'),
+            model_name="escrow",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("payee_amount__isnull", True),
+                    models.Q(("payee_amount__gte", 0), ("payee_amount__lte", models.F("amount"))),
+                    _connector="OR",
+                ),
+                name="escrow_split_within_amount",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payout',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='payout_amount_positive'),
+            model_name="payout",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="payout_amount_positive"
+            ),
         ),
     ]
