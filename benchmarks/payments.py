@@ -17,11 +17,14 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PAID_ROUNDS = int(os.environ.get("BENCH_PAID_ROUNDS", "30"))
+ESCROW_CYCLES = int(os.environ.get("BENCH_ESCROW_CYCLES", "10"))
 LOAD_REQUESTS = int(os.environ.get("BENCH_LOAD_REQUESTS", "1500"))
 LOAD_CONCURRENCY = int(os.environ.get("BENCH_LOAD_CONCURRENCY", "8"))
 VERIFY_TARGET = 1_000
@@ -125,6 +128,16 @@ def main() -> int:
             "paid request settled on devnet (x402 v2, GET /v1/reputation/:wallet), p50 / p95",
             f"{p50:.1f} ms / {p95:.1f} ms",
         )
+        gas, per_second = _escrow_cycles(deployment)
+        _row(
+            "gas per escrow fund / release / refund",
+            " / ".join(f"{gas[f]:,}" for f in ("fund", "release", "refund")),
+        )
+        _row(
+            "escrow cycles per second end to end on devnet "
+            "(settle to escrow, open, fund, release; all mined)",
+            f"{per_second:.1f}/s",
+        )
         health, paid, failures = _throughput_ratio(rpc_url, db_url, data_dir)
         ratio = paid / health
         _row(
@@ -163,6 +176,96 @@ def _paid_request_latency(deployment: object) -> tuple[float, float]:
         assert response.status_code == 200, response.content
     samples = sorted(samples[1:])
     return statistics.median(samples), samples[round(0.95 * (len(samples) - 1))]
+
+
+def _escrow_cycles(deployment: Any) -> tuple[dict[str, int], float]:
+    """Full escrow cycles on devnet; returns median gas per operation and cycles per second."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from eth_account import Account
+
+    from payments.chain.usdc import mint, settle_transfer_with_authorization
+    from payments.chain_calls import chain_call_run
+    from payments.eip3009 import Authorization, TokenDomain, sign
+    from payments.escrow import escrow_open_on_chain, escrow_refund, escrow_release
+    from payments.models import ChainCall, X402Payment
+    from payments.services import participant_for_wallet
+    from the402.lib.ids import new_public_id
+
+    payer = Account.create()
+    mint(token=deployment.usdc, to=payer.address, amount=1_000_000_000)
+    payee = participant_for_wallet("0x" + secrets.token_hex(20))
+    domain = TokenDomain("USDC", "2", deployment.chain_id, deployment.usdc)
+
+    def cycle(finish: Callable[..., Any]) -> None:
+        now = int(time.time())
+        authorization = Authorization(
+            payer.address,
+            deployment.escrow,
+            1_050_000,
+            now - 60,
+            now + 600,
+            "0x" + secrets.token_hex(32),
+        )
+        result = settle_transfer_with_authorization(
+            token=deployment.usdc,
+            authorization=authorization,
+            signature=sign(domain, authorization, payer.key),
+        )
+        payment = X402Payment.objects.create(
+            public_id=new_public_id("pay"),
+            x402_version=2,
+            network="eip155:84532",
+            asset=deployment.usdc.lower(),
+            payer=payer.address.lower(),
+            pay_to=deployment.escrow.lower(),
+            amount=1_050_000,
+            nonce=authorization.nonce,
+            valid_before=authorization.valid_before,
+            fingerprint=new_public_id("fp"),
+            method="POST",
+            resource="http://127.0.0.1/bench",
+            status="settled",
+            tx_hash=result.tx_hash,
+        )
+        escrow = escrow_open_on_chain(
+            payment=payment,
+            payer=participant_for_wallet(payer.address),
+            payee=payee,
+            amount=1_000_000,
+            fee=50_000,
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+        _run_calls(escrow.public_id, chain_call_run)
+        finish(type(escrow).objects.get(pk=escrow.pk))
+        _run_calls(escrow.public_id, chain_call_run)
+
+    start = time.perf_counter()
+    for _ in range(ESCROW_CYCLES):
+        cycle(escrow_release)
+    per_second = ESCROW_CYCLES / (time.perf_counter() - start)
+    cycle(escrow_refund)
+    gas = {
+        function: int(
+            statistics.median(
+                ChainCall.objects.filter(function=function, gas_used__isnull=False).values_list(
+                    "gas_used", flat=True
+                )
+            )
+        )
+        for function in ("fund", "release", "refund")
+    }
+    return gas, per_second
+
+
+def _run_calls(escrow_public_id: str, run: Callable[[int], Any]) -> None:
+    from payments.models import ChainCall
+
+    for call in ChainCall.objects.filter(idempotency_key__endswith=escrow_public_id).exclude(
+        status="confirmed"
+    ):
+        run(call.pk)
 
 
 def _throughput_ratio(rpc_url: str, db_url: str, data_dir: Path) -> tuple[float, float, int]:

@@ -41,7 +41,11 @@ from payments.ledger import WORLD, InsufficientFunds, Posting, agent_account, le
 from payments.models import IdempotencyRecord, Participant, X402Payment
 from payments.networks import current_network
 from payments.services import participant_for_api_key, participant_for_wallet
-from payments.settlements import payment_credit_to_balance, payment_record_outcome
+from payments.settlements import (
+    payment_credit_to_balance,
+    payment_record_outcome,
+    payment_return_from_escrow,
+)
 from the402.lib.errors import ApplicationError, error_body
 from the402.lib.ids import new_public_id
 from the402.lib.money import format_usd
@@ -58,6 +62,10 @@ class Price:
     description: str
     destination: str | None  # ledger account credited; None: the payer's own balance
     allow_balance: bool = True
+    # Escrowed purchases: x402 pays The402Escrow instead of the treasury, and `perform`
+    # holds the money itself (escrow_open_on_chain / escrow_open_ledger), so the gate
+    # records no ledger movement of its own.
+    escrow: bool = False
     input_schema: dict[str, Any] | None = None
     output_schema: dict[str, Any] | None = None
 
@@ -115,7 +123,7 @@ def payment_options(request: HttpRequest, price: Price) -> list[x402.PaymentOpti
             asset=deployment.usdc,
             asset_name=network.usdc_name,
             asset_version=network.usdc_version,
-            pay_to=deployment.treasury,
+            pay_to=deployment.escrow if price.escrow else deployment.treasury,
             amount=price.amount,
             resource=public_base_url(request) + request.path,
             description=price.description,
@@ -185,19 +193,20 @@ class PaymentGate:
     def _charge_balance(self, price: Price, participant: Participant, data: Any) -> Response:
         try:
             with transaction.atomic():
-                ledger_record(
-                    kind="charge",
-                    idempotency_key=new_public_id("chg"),
-                    postings=[
-                        Posting(
-                            agent_account(participant),
-                            price.destination or agent_account(participant),
-                            price.amount,
-                        )
-                    ],
-                    description=price.description,
-                    reference={"path": self.request.path},
-                )
+                if not price.escrow:
+                    ledger_record(
+                        kind="charge",
+                        idempotency_key=new_public_id("chg"),
+                        postings=[
+                            Posting(
+                                agent_account(participant),
+                                price.destination or agent_account(participant),
+                                price.amount,
+                            )
+                        ],
+                        description=price.description,
+                        reference={"path": self.request.path},
+                    )
                 paid = Paid("balance", participant, price.amount)
                 return self.view.perform(self.request, paid, data, **self.kwargs)
         except InsufficientFunds:
@@ -349,28 +358,34 @@ class PaymentGate:
                         code="payment_already_used",
                         status=409,
                     )
-                ledger_record(
-                    kind="x402_payment",
-                    idempotency_key=f"x402:{payment.public_id}",
-                    postings=[
-                        Posting(
-                            WORLD, price.destination or agent_account(participant), payment.amount
-                        )
-                    ],
-                    description=price.description,
-                    reference={"payment": payment.public_id, "tx": payment.tx_hash},
-                )
+                if not price.escrow:
+                    ledger_record(
+                        kind="x402_payment",
+                        idempotency_key=f"x402:{payment.public_id}",
+                        postings=[
+                            Posting(
+                                WORLD,
+                                price.destination or agent_account(participant),
+                                payment.amount,
+                            )
+                        ],
+                        description=price.description,
+                        reference={"payment": payment.public_id, "tx": payment.tx_hash},
+                    )
                 response = self.view.perform(self.request, paid, data, **self.kwargs)
         except ApplicationError as exc:
             if exc.code in ("payment_already_used",):
                 raise
             # The money moved but the work was refused (a race since validation): keep the
-            # buyer whole by crediting its prepaid balance.
-            payment_credit_to_balance(payment, participant, reason=exc.code)
-            response = Response(
-                error_body(exc.message, exc.code, refunded_to_balance=format_usd(payment.amount)),
-                status=exc.status_code,
-            )
+            # buyer whole. Money in the treasury is credited to its prepaid balance; money in
+            # the escrow contract goes back to its wallet.
+            if price.escrow:
+                payment_return_from_escrow(payment)
+                refund = {"returned_to_wallet": format_usd(payment.amount)}
+            else:
+                payment_credit_to_balance(payment, participant, reason=exc.code)
+                refund = {"refunded_to_balance": format_usd(payment.amount)}
+            response = Response(error_body(exc.message, exc.code, **refund), status=exc.status_code)
         response["X-PAYMENT-RESPONSE"] = receipt
         response["PAYMENT-RESPONSE"] = receipt
         return response

@@ -18,9 +18,9 @@ from django.utils import timezone
 from payments import escrow as escrows
 from payments.chain.client import current_deployment
 from payments.chain.escrow_state import escrow_record, unallocated
-from payments.chain_calls import chain_call_enqueue, register_handlers
+from payments.chain_calls import register_handlers
 from payments.models import ChainCall, Escrow, ReconciliationIssue, X402Payment
-from payments.settlements import reconcile_x402_payments
+from payments.settlements import payment_return_from_escrow, reconcile_x402_payments
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +97,7 @@ def _orphan_payments(now: datetime, grace: timedelta) -> None:
         fulfilled_at__isnull=True,
     )
     for payment in orphans:
-        chain_call_enqueue(
-            kind="escrow_return_unallocated",
-            idempotency_key=f"orphan-refund:{payment.public_id}",
-            contract=deployment.escrow,
-            function="returnUnallocated",
-            args=[payment.payer, payment.amount],
-        )
-        X402Payment.objects.filter(pk=payment.pk).update(fulfilled_at=now)
+        payment_return_from_escrow(payment)
         logger.warning(
             "reconcile: payment %s had no escrow; returned to its payer", payment.public_id
         )

@@ -59,6 +59,25 @@ def payment_credit_to_balance(
         )
 
 
+def payment_return_from_escrow(payment: X402Payment) -> None:
+    """Send a payment that reached The402Escrow but became no escrow back to its payer (once)."""
+    from payments.chain_calls import chain_call_enqueue
+
+    with transaction.atomic():
+        claimed = X402Payment.objects.filter(pk=payment.pk, fulfilled_at__isnull=True).update(
+            fulfilled_at=timezone.now()
+        )
+        if claimed != 1:
+            return
+        chain_call_enqueue(
+            kind="escrow_return_unallocated",
+            idempotency_key=f"orphan-refund:{payment.public_id}",
+            contract=current_deployment().escrow,
+            function="returnUnallocated",
+            args=[payment.payer, payment.amount],
+        )
+
+
 def _chain_outcome(payment: X402Payment, now: datetime) -> SettleResult:
     if payment.tx_hash:
         return facilitator().status(payment.tx_hash)
