@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from payments.chain_calls import chain_call_run, chain_calls_run_due
 from payments.payouts import payouts_run
-from payments.settlements import reconcile_x402_payments
+from payments.reconcile import reconcile
 
 
-def reconcile_x402() -> dict[str, int]:
-    return reconcile_x402_payments()
+def reconcile_all() -> int:
+    """Every 5 minutes: reconcile payments, escrows and calls; returns the open issues."""
+    return len(reconcile())
 
 
 def run_chain_call(call_id: int) -> str:

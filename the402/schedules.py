@@ -6,8 +6,8 @@ from django_q.models import Schedule
 
 SCHEDULES: list[dict[str, object]] = [
     {
-        "name": "x402-reconcile",
-        "func": "payments.tasks.reconcile_x402",
+        "name": "reconcile",
+        "func": "payments.tasks.reconcile_all",
         "schedule_type": Schedule.MINUTES,
         "minutes": 5,
     },
@@ -27,8 +27,11 @@ SCHEDULES: list[dict[str, object]] = [
 
 
 def install_schedules() -> list[str]:
-    """Create or update every schedule by name; returns their names."""
+    """Create or update every schedule by name, drop ones this code no longer has; returns
+    the names."""
+    names = [str(spec["name"]) for spec in SCHEDULES]
+    Schedule.objects.filter(func__startswith="payments.tasks.").exclude(name__in=names).delete()
     for spec in SCHEDULES:
         fields = {k: v for k, v in spec.items() if k != "name"}
         Schedule.objects.update_or_create(name=spec["name"], defaults=fields)
-    return [str(spec["name"]) for spec in SCHEDULES]
+    return names

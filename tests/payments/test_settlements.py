@@ -122,9 +122,15 @@ def test_a_pending_settlement_that_landed_is_settled_then_credited(
     assert ledger_problems() == []
 
 
-def test_setup_schedules_installs_the_reconciliation_once() -> None:
+def test_setup_schedules_installs_reconciliation_once() -> None:
     call_command("setup_schedules", verbosity=0)
     call_command("setup_schedules", verbosity=0)
-    schedule = Schedule.objects.get(name="x402-reconcile")
-    assert schedule.func == "payments.tasks.reconcile_x402"
-    assert Schedule.objects.filter(name="x402-reconcile").count() == 1
+    schedule = Schedule.objects.get(name="reconcile")
+    assert schedule.func == "payments.tasks.reconcile_all"
+    assert Schedule.objects.filter(name="reconcile").count() == 1
+
+
+def test_setup_schedules_drops_schedules_the_code_no_longer_has() -> None:
+    Schedule.objects.create(name="old", func="payments.tasks.gone", schedule_type=Schedule.HOURLY)
+    call_command("setup_schedules", verbosity=0)
+    assert not Schedule.objects.filter(name="old").exists()
