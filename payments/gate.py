@@ -29,7 +29,6 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -42,6 +41,7 @@ from payments.models import IdempotencyRecord, Participant, X402Payment
 from payments.networks import current_network
 from payments.services import participant_for_api_key, participant_for_wallet
 from payments.settlements import (
+    payment_claim_fulfilment,
     payment_credit_to_balance,
     payment_record_outcome,
     payment_return_from_escrow,
@@ -349,10 +349,7 @@ class PaymentGate:
         paid = Paid("x402", participant, payment.amount, payment)
         try:
             with transaction.atomic():
-                claimed = X402Payment.objects.filter(
-                    pk=payment.pk, fulfilled_at__isnull=True
-                ).update(fulfilled_at=timezone.now())
-                if claimed != 1:
+                if not payment_claim_fulfilment(payment):
                     raise ApplicationError(
                         "This payment has already paid for a request",
                         code="payment_already_used",

@@ -40,15 +40,20 @@ def payment_record_outcome(payment: X402Payment, result: SettleResult) -> bool:
     return updated == 1
 
 
+def payment_claim_fulfilment(payment: X402Payment) -> bool:
+    """Mark a payment as having paid for its request; False if something already did."""
+    claimed = X402Payment.objects.filter(pk=payment.pk, fulfilled_at__isnull=True).update(
+        fulfilled_at=timezone.now()
+    )
+    return claimed == 1
+
+
 def payment_credit_to_balance(
     payment: X402Payment, participant: Participant, *, reason: str
 ) -> None:
     """Credit a settled payment whose work will not be done to the payer's balance, once."""
     with transaction.atomic():
-        claimed = X402Payment.objects.filter(pk=payment.pk, fulfilled_at__isnull=True).update(
-            fulfilled_at=timezone.now()
-        )
-        if claimed != 1:
+        if not payment_claim_fulfilment(payment):
             return
         ledger_record(
             kind="refund_to_balance",
@@ -64,10 +69,7 @@ def payment_return_from_escrow(payment: X402Payment) -> None:
     from payments.chain_calls import chain_call_enqueue
 
     with transaction.atomic():
-        claimed = X402Payment.objects.filter(pk=payment.pk, fulfilled_at__isnull=True).update(
-            fulfilled_at=timezone.now()
-        )
-        if claimed != 1:
+        if not payment_claim_fulfilment(payment):
             return
         chain_call_enqueue(
             kind="escrow_return_unallocated",
