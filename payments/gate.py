@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from rest_framework.views import APIView
 
 from payments import x402
 from payments.chain.client import current_deployment
+from payments.chain.usdc import SettleResult
 from payments.facilitators import facilitator
 from payments.ledger import WORLD, InsufficientFunds, Posting, agent_account, ledger_record
 from payments.models import IdempotencyRecord, Participant, X402Payment
@@ -50,6 +52,8 @@ from the402.lib.errors import ApplicationError, error_body
 from the402.lib.ids import new_public_id
 from the402.lib.money import format_usd
 from the402.lib.urls import public_base_url
+
+logger = logging.getLogger(__name__)
 
 PAYMENT_HEADERS = (("PAYMENT-SIGNATURE", 2), ("X-PAYMENT", 1))
 
@@ -250,7 +254,14 @@ class PaymentGate:
             if answer is not None:
                 return answer
         else:
-            result = facilitator().settle(payload, option)
+            try:
+                result = facilitator().settle(payload, option)
+            except Exception:
+                # The chain or facilitator failed mid-way: the transfer may or may not have
+                # been sent. Unknown is "pending", never a fresh 402 that would make the buyer
+                # pay twice; reconciliation reads the token to resolve it.
+                logger.exception("settling payment %s failed", payment.public_id)
+                result = SettleResult("pending", "", "settlement_error")
             payment_record_outcome(payment, result)
             if result.status == "failed":
                 return challenge(

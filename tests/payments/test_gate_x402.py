@@ -235,3 +235,21 @@ def test_settle_response_reports_the_payer(
     payer = funded_payer(1_000_000)
     receipt = settle_response(pay(api, "/v1/register", REGISTER, payer))
     assert (receipt["payer"], receipt["network"]) == (payer.address, "base-sepolia")
+
+
+def test_a_chain_outage_before_sending_fails_cleanly_and_moves_nothing(
+    api: Client, chain: Any, funded_payer: Callable[..., Any], settings: Any
+) -> None:
+    from payments.chain.client import clear_caches
+
+    payer = funded_payer(1_000_000)
+    header, value = payment_header(post(api, "/v1/register", REGISTER), payer, version=1)
+    settings.CHAIN_RPC_URL = "http://127.0.0.1:9"  # nothing listens: the chain is unreachable
+    clear_caches()
+    response = post(api, "/v1/register", REGISTER, **{header: value})
+    settings.CHAIN_RPC_URL = chain.rpc_url
+    clear_caches()
+    # Nothing was broadcast (the simulation could not run), so a new challenge is safe.
+    assert response.status_code == 402
+    assert X402Payment.objects.get().status == "failed"
+    assert balance_of(token=chain.usdc, address=payer.address) == 1_000_000
