@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
-from marketplace.models import Service
+from django.contrib import admin
+from django.http import HttpRequest
+
+from marketplace.models import Service, WebhookDelivery
 
 
 @admin.register(Service)
@@ -25,3 +28,46 @@ class ServiceAdmin(admin.ModelAdmin):
     readonly_fields = ("public_id", "created_at", "updated_at")
     date_hierarchy = "listed_at"
     list_per_page = 50
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log, read-only: deliveries are written by `marketplace.webhooks` only."""
+
+    list_display = (
+        "public_id",
+        "event_type",
+        "event_id",
+        "participant",
+        "service",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "created_at",
+    )
+    list_filter = ("status", "event_type", "signed")
+    list_select_related = ("participant", "service")
+    search_fields = (
+        "=public_id",
+        "=event_id",
+        "url",
+        "participant__public_id",
+        "participant__name",
+        "participant__wallet",
+    )
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -2,10 +2,17 @@ from __future__ import annotations
 
 from django.urls import path
 
-from marketplace import api
+from marketplace import api, provider_api
 
 urlpatterns = [
+    path("v1/services", provider_api.ServiceCreateView.as_view(), name="service-create"),
     path("v1/services/catalog", api.CatalogView.as_view(), name="catalog"),
     path("v1/discover", api.DiscoverView.as_view(), name="discover"),
-    path("v1/services/<str:service_id>", api.ServiceDetailView.as_view(), name="service-detail"),
+    # GET (the detail) stays api.ServiceDetailView's; PUT and DELETE join it on one path.
+    path("v1/services/<str:service_id>", provider_api.ServiceView.as_view(), name="service-detail"),
+    path(
+        "v1/provider/onboard",
+        provider_api.ProviderOnboardView.as_view(),
+        name="provider-onboard",
+    ),
 ]

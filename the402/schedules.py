@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django_q.models import Schedule
 
 SCHEDULES: list[dict[str, object]] = [
@@ -23,6 +24,12 @@ SCHEDULES: list[dict[str, object]] = [
         "schedule_type": Schedule.MINUTES,
         "minutes": 60,
     },
+    {
+        "name": "webhooks-retry",
+        "func": "marketplace.tasks.deliver_due_webhooks",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 1,
+    },
 ]
 
 
@@ -30,7 +37,8 @@ def install_schedules() -> list[str]:
     """Create or update every schedule by name, drop ones this code no longer has; returns
     the names."""
     names = [str(spec["name"]) for spec in SCHEDULES]
-    Schedule.objects.filter(func__startswith="payments.tasks.").exclude(name__in=names).delete()
+    ours = Q(func__startswith="payments.tasks.") | Q(func__startswith="marketplace.tasks.")
+    Schedule.objects.filter(ours).exclude(name__in=names).delete()
     for spec in SCHEDULES:
         fields = {k: v for k, v in spec.items() if k != "name"}
         Schedule.objects.update_or_create(name=spec["name"], defaults=fields)

@@ -126,6 +126,13 @@ SETTLE_TIMEOUT = env_int("THE402_SETTLE_TIMEOUT", 30, minimum=1, maximum=300)
 TREASURY_KEY = env_str("THE402_TREASURY_KEY") or ""
 # A provider is paid out once it is owed at least this much, in micro-USDC ($10 by default).
 PAYOUT_THRESHOLD = env_int("THE402_PAYOUT_THRESHOLD", 10_000_000, minimum=1)
+# Provider webhooks: how long one delivery attempt may take, in seconds (kept well under
+# django-q2's 60 s task timeout), and whether URLs resolving to loopback, private,
+# link-local or reserved addresses may be called (on by default only for local DEBUG runs,
+# where providers listen on 127.0.0.1; off, it keeps webhooks from reaching the internal
+# network or a cloud metadata endpoint).
+WEBHOOK_TIMEOUT = env_int("THE402_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=30)
+WEBHOOK_ALLOW_PRIVATE = env_bool("THE402_WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,0 +1,16 @@
+"""django-q2 tasks of the marketplace app: take ids or nothing, re-read, call one service."""
+
+from __future__ import annotations
+
+from marketplace.webhooks import deliver_due, webhook_deliver
+
+
+def deliver_webhook(delivery_id: int) -> str:
+    """Attempt one webhook delivery (queued after the event's commit); returns its status.
+    Never raises for the provider's behaviour: failures are recorded and retried."""
+    return webhook_deliver(delivery_id).status
+
+
+def deliver_due_webhooks() -> int:
+    """Every minute: attempt the webhook deliveries that are due; returns how many."""
+    return deliver_due()
