@@ -26,11 +26,13 @@ from marketplace.services import (
     service_delete,
     service_update,
 )
+from marketplace.webhooks import deliveries_for, webhook_test
 from payments.gate import Paid, PaidView, Price, authenticated_participant
 from payments.ledger import PLATFORM_FEES
 from payments.models import Participant
 from payments.serializers import (
     CapabilitiesField,
+    HistoryQuery,
     HttpUrlField,
     ParticipantOutput,
     RegistrationOutput,
@@ -349,3 +351,63 @@ class ProviderOnboardView(PaidView):
     )
     def post(self, request: Request, **kwargs: Any) -> Response:
         return self.gate(request, **kwargs)
+
+
+class ServiceWebhookTestView(APIView):
+    """Send a signed test event to the service's webhook and report how it answered (owner)."""
+
+    endpoint_price = "free"
+    endpoint_auth = "X-API-Key (owner)"
+
+    @extend_schema(
+        operation_id="service_webhook_test",
+        summary="Test a service's webhook",
+        request=None,
+        responses={200: OpenApiResponse(description="Test result"), **OWNER_RESPONSES},
+        tags=["provider"],
+    )
+    def post(self, request: Request, service_id: str) -> Response:
+        service = _owned_service(request, service_id)
+        # Outside any transaction: the provider may take up to the webhook timeout to answer.
+        return Response(webhook_test(service))
+
+
+class WebhookDeliveriesView(APIView):
+    """The provider's webhook delivery log, newest first (X-API-Key)."""
+
+    endpoint_price = "free"
+    endpoint_auth = "X-API-Key"
+
+    @extend_schema(
+        operation_id="provider_webhook_deliveries",
+        summary="Webhook delivery log",
+        parameters=[HistoryQuery],
+        responses={200: OpenApiResponse(description="Deliveries"), **KEY_RESPONSES},
+        tags=["provider"],
+    )
+    def get(self, request: Request) -> Response:
+        page = _validated(HistoryQuery, request.query_params)
+        deliveries = deliveries_for(_caller(request), **page)
+        return Response(
+            {
+                **page,
+                "deliveries": [
+                    {
+                        "delivery_id": d.public_id,
+                        "event_id": d.event_id,
+                        "type": d.event_type,
+                        "service_id": d.service.public_id if d.service else None,
+                        "url": d.url,
+                        "status": d.status,
+                        "attempts": d.attempts,
+                        "signed": d.signed,
+                        "last_status_code": d.last_status_code,
+                        "last_error": d.last_error,
+                        "created_at": d.created_at,
+                        "delivered_at": d.delivered_at,
+                        "next_attempt_at": d.next_attempt_at,
+                    }
+                    for d in deliveries
+                ],
+            }
+        )

@@ -127,7 +127,8 @@ class ServiceSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     endpoint = serializers.URLField(help_text="Where to buy (or, if quoted, to inquire).")
     webhook_healthy = serializers.BooleanField(
-        allow_null=True, help_text="Unknown (null) until the provider tests its webhook."
+        allow_null=True,
+        help_text="Whether the last webhook test succeeded; null until the provider tests it.",
     )
     provider_id = serializers.CharField()
     provider_name = serializers.CharField()
@@ -166,7 +167,7 @@ class ServiceSerializer(serializers.Serializer):
             "listed_at": _iso(service.listed_at),
             "updated_at": _iso(service.updated_at),
             "endpoint": f"{self.context['base_url']}/v1/services/{service.public_id}/{action}",
-            "webhook_healthy": None,
+            "webhook_healthy": service.webhook_healthy,
             "provider_id": provider.public_id,
             "provider_name": provider.name,
             "provider_type": provider.type,

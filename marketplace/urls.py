@@ -11,6 +11,16 @@ urlpatterns = [
     # GET (the detail) stays api.ServiceDetailView's; PUT and DELETE join it on one path.
     path("v1/services/<str:service_id>", provider_api.ServiceView.as_view(), name="service-detail"),
     path(
+        "v1/services/<str:service_id>/test",
+        provider_api.ServiceWebhookTestView.as_view(),
+        name="service-webhook-test",
+    ),
+    path(
+        "v1/provider/webhooks",
+        provider_api.WebhookDeliveriesView.as_view(),
+        name="provider-webhooks",
+    ),
+    path(
         "v1/provider/onboard",
         provider_api.ProviderOnboardView.as_view(),
         name="provider-onboard",

@@ -32,6 +32,7 @@ from payments.chain.devnet import (
     throwaway_anvil,
 )
 from payments.eip3009 import Authorization, TokenDomain, sign
+from tests.provider_server import provider_server  # noqa: F401 - a shared fixture
 
 ONE_USDC = 1_000_000
 
