@@ -189,9 +189,9 @@ def _escrow_cycles(deployment: Any) -> tuple[dict[str, int], float]:
     from payments.chain_calls import chain_call_run
     from payments.eip3009 import Authorization, TokenDomain, sign
     from payments.escrow import escrow_open_on_chain, escrow_refund, escrow_release
-    from payments.models import ChainCall, X402Payment
+    from payments.models import ChainCall
     from payments.services import participant_for_wallet
-    from the402.lib.ids import new_public_id
+    from tests.factories import payment_row
 
     payer = Account.create()
     mint(token=deployment.usdc, to=payer.address, amount=1_000_000_000)
@@ -213,21 +213,8 @@ def _escrow_cycles(deployment: Any) -> tuple[dict[str, int], float]:
             authorization=authorization,
             signature=sign(domain, authorization, payer.key),
         )
-        payment = X402Payment.objects.create(
-            public_id=new_public_id("pay"),
-            x402_version=2,
-            network="eip155:84532",
-            asset=deployment.usdc.lower(),
-            payer=payer.address.lower(),
-            pay_to=deployment.escrow.lower(),
-            amount=1_050_000,
-            nonce=authorization.nonce,
-            valid_before=authorization.valid_before,
-            fingerprint=new_public_id("fp"),
-            method="POST",
-            resource="http://127.0.0.1/bench",
-            status="settled",
-            tx_hash=result.tx_hash,
+        payment = payment_row(
+            deployment.usdc, authorization, status="settled", tx_hash=result.tx_hash
         )
         escrow = escrow_open_on_chain(
             payment=payment,

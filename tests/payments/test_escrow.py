@@ -33,8 +33,7 @@ from payments.ledger_check import ledger_problems
 from payments.models import ChainCall, Escrow, X402Payment
 from payments.reconcile import reconcile
 from payments.services import participant_for_wallet
-from tests.factories import ParticipantFactory
-from the402.lib.ids import new_public_id
+from tests.factories import ParticipantFactory, payment_row
 
 pytestmark = pytest.mark.django_db
 LATER = timedelta(minutes=30)
@@ -96,22 +95,8 @@ def paid_escrow(
 
 
 def settled_payment_row(chain: Any, authorization: Any, tx_hash: str) -> X402Payment:
-    return X402Payment.objects.create(
-        public_id=new_public_id("pay"),
-        x402_version=2,
-        network="eip155:84532",
-        asset=chain.usdc.lower(),
-        payer=authorization.from_address.lower(),
-        pay_to=authorization.to_address.lower(),
-        amount=authorization.value,
-        nonce=authorization.nonce,
-        valid_before=authorization.valid_before,
-        fingerprint=new_public_id("fp"),
-        method="POST",
-        resource="http://127.0.0.1/v1/x",
-        status="settled",
-        tx_hash=tx_hash,
-        settled_at=timezone.now(),
+    return payment_row(
+        chain.usdc, authorization, status="settled", tx_hash=tx_hash, settled_at=timezone.now()
     )
 
 

@@ -20,30 +20,16 @@ from payments.ledger_check import ledger_problems
 from payments.models import X402Payment
 from payments.services import participant_for_wallet
 from payments.settlements import reconcile_x402_payments
+from tests.factories import payment_row
 from tests.payments.x402_client import payment_header
-from the402.lib.ids import new_public_id
 
 pytestmark = pytest.mark.django_db
 LATER = timedelta(minutes=30)
 
 
-def claimed_row(chain: Any, authorization: Any, **fields: Any) -> X402Payment:
+def claimed_row(chain: Any, authorization: Any) -> X402Payment:
     """The row the gate writes before settling, as a crash would leave it."""
-    return X402Payment.objects.create(
-        public_id=new_public_id("pay"),
-        x402_version=1,
-        network="eip155:84532",
-        asset=chain.usdc.lower(),
-        payer=authorization.from_address.lower(),
-        pay_to=authorization.to_address.lower(),
-        amount=authorization.value,
-        nonce=authorization.nonce,
-        valid_before=authorization.valid_before,
-        fingerprint=new_public_id("fp"),
-        method="POST",
-        resource="http://127.0.0.1/v1/register",
-        **fields,
-    )
+    return payment_row(chain.usdc, authorization, x402_version=1)
 
 
 def test_a_crash_after_settling_is_found_on_chain_and_credited_to_the_payer(
