@@ -207,3 +207,80 @@ class WebhookDelivery(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} -> {self.url} ({self.status})"
+
+
+def _job_id() -> str:
+    return new_public_id("job")
+
+
+class Job(BaseModel):
+    """One purchase of a service: the buyer's brief, the provider's work, the escrowed money.
+
+    Moves follow `marketplace.jobs.TRANSITIONS`, each with a `JobTransition` audit row;
+    `marketplace.jobs` is the only writer of `status`.
+    """
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"
+        DISPATCHED = "dispatched", "Dispatched"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        VERIFIED = "verified", "Verified"
+        RELEASED = "released", "Released"
+        FAILED = "failed", "Failed"
+        DISPUTED = "disputed", "Disputed"
+        REFUNDED = "refunded", "Refunded"
+        CANCELLED = "cancelled", "Cancelled"
+
+    public_id = models.CharField(max_length=24, unique=True, default=_job_id, editable=False)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="jobs")
+    buyer = models.ForeignKey(
+        "payments.Participant", on_delete=models.PROTECT, related_name="jobs_bought"
+    )
+    provider = models.ForeignKey(
+        "payments.Participant", on_delete=models.PROTECT, related_name="jobs_provided"
+    )
+    escrow = models.OneToOneField(
+        "payments.Escrow", on_delete=models.PROTECT, null=True, blank=True, related_name="job"
+    )
+    brief = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.CREATED)
+    deliverables = models.JSONField(null=True, blank=True)
+    notes = models.TextField(max_length=5000, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    dispute_reason = models.TextField(max_length=2000, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The auto-verify scan: completed jobs by completion time.
+            models.Index(
+                fields=["completed_at"],
+                condition=models.Q(status="completed"),
+                name="job_completed_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} ({self.status})"
+
+
+class JobTransition(models.Model):
+    """The audit row of one job move."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12)
+    actor = models.ForeignKey(
+        "payments.Participant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: {self.from_status} -> {self.to_status}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from marketplace.jobs import auto_verify_due
 from marketplace.webhooks import deliver_due, webhook_deliver
 
 
@@ -14,3 +15,8 @@ def deliver_webhook(delivery_id: int) -> str:
 def deliver_due_webhooks() -> int:
     """Every minute: attempt the webhook deliveries that are due; returns how many."""
     return deliver_due()
+
+
+def auto_verify_jobs() -> int:
+    """Every 10 minutes: verify and release human-service jobs completed 48 hours ago."""
+    return auto_verify_due()

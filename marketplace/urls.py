@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from marketplace import api, provider_api
+from marketplace import api, job_api, provider_api
 
 urlpatterns = [
     path("v1/services", provider_api.ServiceCreateView.as_view(), name="service-create"),
@@ -25,4 +25,9 @@ urlpatterns = [
         provider_api.ProviderOnboardView.as_view(),
         name="provider-onboard",
     ),
+    path("v1/jobs", job_api.JobListView.as_view(), name="job-list"),
+    path("v1/jobs/<str:job_id>", job_api.JobDetailView.as_view(), name="job-detail"),
+    path("v1/jobs/<str:job_id>/update", job_api.JobUpdateView.as_view(), name="job-update"),
+    path("v1/jobs/<str:job_id>/verify", job_api.JobVerifyView.as_view(), name="job-verify"),
+    path("v1/jobs/<str:job_id>/dispute", job_api.JobDisputeView.as_view(), name="job-dispute"),
 ]

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 import factory
+from django.utils import timezone
 
-from marketplace.models import PricingModel, Service, ServiceType
+from marketplace.jobs import job_create, job_dispatch
+from marketplace.models import Job, PricingModel, Service, ServiceType
 from marketplace.services import service_create
 from payments.eip3009 import Authorization
+from payments.escrow import escrow_open_ledger
+from payments.ledger import WORLD, Posting, agent_account, ledger_record
 from payments.models import Participant, X402Payment
 from payments.services import participant_create
 from the402.lib.ids import new_public_id
+from the402.lib.money import platform_fee
 
 
 def random_wallet() -> str:
@@ -48,6 +54,39 @@ class ServiceFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class: type[Service], *args: Any, **kwargs: Any) -> Service:
         return service_create(**kwargs)
+
+
+class JobFactory(factory.django.DjangoModelFactory):
+    """A job paid from the buyer's balance (deposited first) into a ledger escrow; dispatched
+    unless `dispatched=False`."""
+
+    class Meta:
+        model = Job
+
+    service = factory.SubFactory(ServiceFactory)
+    buyer = factory.SubFactory(ParticipantFactory, type=Participant.Type.AGENT)
+    brief = factory.LazyFunction(lambda: {"topic": "tide tables"})
+    dispatched = True
+
+    @classmethod
+    def _create(cls, model_class: type[Job], *args: Any, **kwargs: Any) -> Job:
+        service, buyer = kwargs["service"], kwargs["buyer"]
+        amount = service.price_micros
+        fee = platform_fee(amount)
+        ledger_record(
+            kind="deposit",
+            idempotency_key=new_public_id("dep"),
+            postings=[Posting(WORLD, agent_account(buyer), amount + fee)],
+        )
+        escrow = escrow_open_ledger(
+            payer=buyer,
+            payee=service.provider,
+            amount=amount,
+            fee=fee,
+            expires_at=timezone.now() + timedelta(days=7),
+        )
+        job = job_create(service=service, buyer=buyer, brief=kwargs["brief"], escrow=escrow)
+        return job_dispatch(job) if kwargs["dispatched"] else job
 
 
 def payment_row(token: str, authorization: Authorization, **fields: Any) -> X402Payment:

@@ -30,6 +30,12 @@ SCHEDULES: list[dict[str, object]] = [
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
     },
+    {
+        "name": "jobs-auto-verify",
+        "func": "marketplace.tasks.auto_verify_jobs",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 10,
+    },
 ]
 
 
