@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from marketplace.models import Service, WebhookDelivery
+from the402.lib.admin import ReadOnlyAdmin
 
 
 @admin.register(Service)
@@ -31,7 +32,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
     """The delivery log, read-only: deliveries are written by `marketplace.webhooks` only."""
 
     list_display = (
@@ -62,12 +63,3 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -21,19 +21,8 @@ from payments.models import (
     ReconciliationIssue,
     X402Payment,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable, searchable, never editable: a ledger is corrected by new transactions."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from the402.lib.admin import ReadOnlyAdmin
+from the402.lib.errors import Conflict
 
 
 @admin.register(Participant)
@@ -139,15 +128,13 @@ class ChainCallAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Retry the selected calls now (re-sends the same transaction)")
     def retry_now(self, request: HttpRequest, queryset: QuerySet[ChainCall]) -> None:
-        from payments.chain_calls import chain_call_run
+        from payments.chain_calls import chain_call_retry
 
         for call in queryset.exclude(status=ChainCall.Status.CONFIRMED):
-            if call.status == ChainCall.Status.FAILED:
-                # A failed call is queued again; its idempotency key still forbids a double.
-                ChainCall.objects.filter(pk=call.pk).update(
-                    status=ChainCall.Status.QUEUED, raw_tx="", tx_hash="", nonce=None
-                )
-            chain_call_run(call.pk)
+            try:
+                chain_call_retry(call.pk)
+            except Conflict as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
         self.message_user(request, "Retried; see each call's status.")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -157,6 +144,18 @@ class ChainCallAdmin(ReadOnlyAdmin):
 @admin.register(Payout)
 class PayoutAdmin(ReadOnlyAdmin):
     list_display = ("public_id", "provider", "wallet", "amount", "status", "confirmed_at")
+    actions = ("retry_now",)
+
+    @admin.action(description="Send the selected pending payouts now")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
+        from payments.payouts import payout_retry
+
+        for payout in queryset:
+            try:
+                payout_retry(payout)
+            except Conflict as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
+
     list_filter = ("status",)
     list_select_related = ("provider", "chain_call")
     search_fields = ("public_id", "wallet", "provider__public_id")

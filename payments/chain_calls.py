@@ -266,6 +266,33 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** min(attempts, 10))
 
 
+def chain_call_retry(call_id: int) -> ChainCall:
+    """Run a call now, on an operator's request (the admin's retry action).
+
+    An open call simply runs (re-sending its stored transaction). A failed call is queued
+    again only if nothing acted on its failure: when its kind has a `failed` handler, that
+    handler already compensated (a failed payout's amount is owed to the provider again and
+    paid by the next payout run), so running it again could move the money twice.
+    """
+    call = ChainCall.objects.get(pk=call_id)
+    if call.status == ChainCall.Status.FAILED:
+        if _handlers(call.kind).failed is not None:
+            raise Conflict(
+                f"{call.idempotency_key} failed and its failure was already acted on; "
+                "retrying it could move the money twice",
+                code="chain_call_compensated",
+            )
+        ChainCall.objects.filter(pk=call.pk, status=ChainCall.Status.FAILED).update(
+            status=ChainCall.Status.QUEUED,
+            raw_tx="",
+            tx_hash="",
+            nonce=None,
+            next_attempt_at=None,
+            updated_at=timezone.now(),
+        )
+    return chain_call_run(call_id)
+
+
 def chain_call_run(call_id: int, *, receipt_timeout: float | None = None) -> ChainCall:
     """Drive the call as far as it goes now; returns it (re-read). Never raises on chain or
     RPC trouble: the error is recorded on the call with a backoff for the next attempt.

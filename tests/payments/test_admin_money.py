@@ -77,3 +77,28 @@ def test_issues_can_be_marked_resolved(admin_client: Client) -> None:
     )
     issue.refresh_from_db()
     assert issue.resolved_at is not None
+
+
+def test_a_failed_payout_call_is_not_revived_from_the_admin(
+    admin_client: Client, chain: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Its failure already returned the amount to the provider: running it again would pay
+    twice."""
+    mint(token=chain.usdc, to=chain.treasury, amount=3_000_000)
+    wallet = "0x" + "ce" * 20
+    with django_capture_on_commit_callbacks(execute=False):
+        call = chain_call_enqueue(
+            kind="payout",
+            idempotency_key="admin-failed",
+            contract=chain.usdc,
+            function="transfer",
+            args=[wallet, 1_000_000],
+            signer="treasury",
+        )
+    ChainCall.objects.filter(pk=call.pk).update(status=ChainCall.Status.FAILED)
+    admin_client.post(
+        "/admin/payments/chaincall/", {"action": "retry_now", "_selected_action": [call.pk]}
+    )
+    call.refresh_from_db()
+    assert call.status == ChainCall.Status.FAILED
+    assert balance_of(token=chain.usdc, address=wallet) == 0
