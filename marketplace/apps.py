@@ -8,7 +8,11 @@ class MarketplaceConfig(AppConfig):
     name = "marketplace"
 
     def ready(self) -> None:
-        from marketplace import search
+        from marketplace import commerce, search
+        from payments import escrow
+
+        # Reconciliation asks the marketplace what to do with an expired escrow.
+        escrow.expired_escrow_handler = commerce.escrow_expired
 
         # The full-text index lives outside Django's model state (an FTS5 table and triggers
         # on SQLite, a generated tsvector column on PostgreSQL). A migration installs it; this

@@ -70,6 +70,7 @@ class JobOutput(serializers.Serializer):
     job_id = serializers.CharField()
     status = serializers.CharField()
     service_id = serializers.CharField()
+    thread_id = serializers.CharField(allow_null=True)
     buyer_id = serializers.CharField()
     provider_id = serializers.CharField()
     escrow_id = serializers.CharField(allow_null=True)
@@ -80,6 +81,7 @@ class JobOutput(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
     verified_at = serializers.DateTimeField(allow_null=True)
     dispute_reason = serializers.CharField()
+    resolution = serializers.CharField(help_text="release, refund or split, once resolved")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -88,18 +90,20 @@ class JobOutput(serializers.Serializer):
             "job_id": job.public_id,
             "status": job.status,
             "service_id": job.service.public_id,
+            "thread_id": job.thread.public_id if job.thread is not None else None,
             "buyer_id": job.buyer.public_id,
             "provider_id": job.provider.public_id,
             "escrow_id": job.escrow.public_id if job.escrow is not None else None,
             "brief": job.brief,
             "deliverables": job.deliverables,
             "notes": job.notes,
-            "deadline": _iso(job.deadline),
-            "completed_at": _iso(job.completed_at),
-            "verified_at": _iso(job.verified_at),
+            "deadline": iso(job.deadline),
+            "completed_at": iso(job.completed_at),
+            "verified_at": iso(job.verified_at),
             "dispute_reason": job.dispute_reason,
-            "created_at": _iso(job.created_at),
-            "updated_at": _iso(job.updated_at),
+            "resolution": job.resolution,
+            "created_at": iso(job.created_at),
+            "updated_at": iso(job.updated_at),
         }
 
 
@@ -110,15 +114,15 @@ class JobListOutput(serializers.Serializer):
     offset = serializers.IntegerField()
 
 
-def _iso(value: Any) -> str | None:
+def iso(value: Any) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def _out(job: Job) -> dict[str, Any]:
+def job_out(job: Job) -> dict[str, Any]:
     return JobOutput(job).data
 
 
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
@@ -126,7 +130,7 @@ def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dic
 
 # --- access -----------------------------------------------------------------------------
 def _jobs() -> Any:
-    return Job.objects.select_related("service", "buyer", "provider", "escrow")
+    return Job.objects.select_related("service", "buyer", "provider", "escrow", "thread")
 
 
 def _job(job_id: str) -> Job:
@@ -136,11 +140,11 @@ def _job(job_id: str) -> Job:
     return job
 
 
-def _caller(request: Request) -> Participant:
+def api_key_caller(request: Request) -> Participant:
     return authenticated_participant(request.headers.get("X-API-Key", ""))
 
 
-def _same_wallet(a: str | None, b: str) -> bool:
+def same_wallet(a: str | None, b: str) -> bool:
     return a is not None and a.lower() == b.lower()
 
 
@@ -159,15 +163,15 @@ class JobListView(APIView):
         tags=["jobs"],
     )
     def get(self, request: Request) -> Response:
-        caller = _caller(request)
-        query = _validated(JobListQuery, request.query_params)
+        caller = api_key_caller(request)
+        query = validated(JobListQuery, request.query_params)
         jobs = _jobs().filter(Q(buyer=caller) | Q(provider=caller))
         if "status" in query:
             jobs = jobs.filter(status=query["status"])
         limit, offset = query["limit"], query["offset"]
         return Response(
             {
-                "jobs": [_out(job) for job in jobs[offset : offset + limit]],
+                "jobs": [job_out(job) for job in jobs[offset : offset + limit]],
                 "total": jobs.count(),
                 "limit": limit,
                 "offset": offset,
@@ -191,12 +195,12 @@ class JobDetailView(PaidView):
         allowed = [job.buyer.wallet]
         if self.accepts_api_key and request.headers.get("X-API-Key") is not None:
             allowed.append(job.provider.wallet)
-        if not any(_same_wallet(payer, wallet) for wallet in allowed):
+        if not any(same_wallet(payer, wallet) for wallet in allowed):
             raise forbidden("Only the job's buyer or provider can read it")
         return job
 
     def perform(self, request: Request, paid: Paid, data: Job, **kwargs: Any) -> Response:
-        return Response(_out(data))
+        return Response(job_out(data))
 
     @extend_schema(
         operation_id="job_get",
@@ -223,12 +227,12 @@ class JobUpdateView(APIView):
         tags=["jobs"],
     )
     def post(self, request: Request, job_id: str) -> Response:
-        caller = _caller(request)
+        caller = api_key_caller(request)
         job = _job(job_id)
         if job.provider_id != caller.pk:
             raise forbidden("Only the job's provider can update it")
-        data = _validated(JobUpdateInput, request.data)
-        return Response(_out(job_update(job=job, provider=caller, **data)))
+        data = validated(JobUpdateInput, request.data)
+        return Response(job_out(job_update(job=job, provider=caller, **data)))
 
 
 class JobVerifyView(APIView):
@@ -245,9 +249,9 @@ class JobVerifyView(APIView):
         tags=["jobs"],
     )
     def post(self, request: Request, job_id: str) -> Response:
-        caller = _caller(request)
+        caller = api_key_caller(request)
         job = _job(job_id)
-        return Response(_out(job_verify(job=job, buyer=caller)))
+        return Response(job_out(job_verify(job=job, buyer=caller)))
 
 
 class JobDisputeView(PaidView):
@@ -262,9 +266,9 @@ class JobDisputeView(PaidView):
 
     def validate(self, request: Request, payer: str | None, **kwargs: Any) -> dict[str, Any]:
         job = _job(kwargs["job_id"])
-        if not _same_wallet(payer, job.buyer.wallet):
+        if not same_wallet(payer, job.buyer.wallet):
             raise forbidden("Only the job's buyer can dispute it")
-        data = _validated(JobDisputeInput, request.data)
+        data = validated(JobDisputeInput, request.data)
         reason = check_dispute_reason(data["reason"])
         if job.status not in DISPUTABLE:
             raise InvalidJobTransition(f"job {job.public_id} is {job.status}, cannot be disputed")
@@ -274,7 +278,7 @@ class JobDisputeView(PaidView):
         self, request: Request, paid: Paid, data: dict[str, Any], **kwargs: Any
     ) -> Response:
         job = job_dispute(job=data["job"], buyer=paid.participant, reason=data["reason"])
-        return Response(_out(job))
+        return Response(job_out(job))
 
     @extend_schema(
         operation_id="job_dispute",

@@ -17,12 +17,22 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from jsonschema import Draft202012Validator
 
-from marketplace.models import FulfillmentType, Job, JobTransition, Service, ServiceType
+from marketplace.models import (
+    FulfillmentType,
+    Job,
+    JobTransition,
+    Service,
+    ServiceType,
+    Thread,
+    ThreadMessage,
+)
+from marketplace.schemas import schema_error
+from marketplace.threads import forbidden, message_note, thread_follow_job, thread_for_purchase
 from marketplace.webhooks import webhook_enqueue
-from payments.escrow import escrow_refund, escrow_release
+from payments.escrow import escrow_refund, escrow_release, escrow_split
 from payments.models import Escrow, Participant
+from the402.lib import money
 from the402.lib.errors import ApplicationError, Conflict
 from the402.lib.urls import public_base_url
 
@@ -48,14 +58,12 @@ class InvalidJobTransition(Conflict):
     code = "invalid_job_transition"
 
 
-def forbidden(message: str) -> ApplicationError:
-    return ApplicationError(message, code="forbidden", status=403)
-
-
 def _locked(job: Job) -> Job:
+    """The job, locked; its thread is locked first (the lock order: thread, then job)."""
+    list(Thread.objects.select_for_update().filter(job=job.pk).values_list("pk", flat=True))
     return (
         Job.objects.select_for_update(of=("self",))
-        .select_related("service", "buyer", "provider", "escrow")
+        .select_related("service", "buyer", "provider", "escrow", "thread")
         .get(pk=job.pk)
     )
 
@@ -79,6 +87,7 @@ def _move(job: Job, to: str, *, actor: Participant | None, note: str) -> Job:
     )
     for name, value in fields.items():
         setattr(job, name, value)
+    thread_follow_job(job, actor=actor)
     return job
 
 
@@ -93,14 +102,25 @@ def job_move(job: Job, to: str, *, actor: Participant | None = None, note: str =
 
 
 @transaction.atomic
-def job_create(*, service: Service, buyer: Participant, brief: Any, escrow: Escrow | None) -> Job:
+def job_create(
+    *,
+    service: Service,
+    buyer: Participant,
+    brief: Any,
+    escrow: Escrow | None,
+    thread: Thread | None = None,
+    public_id: str | None = None,
+) -> Job:
     job = Job(
         service=service,
         buyer=buyer,
         provider=service.provider,
         escrow=escrow,
+        thread=thread,
         brief=brief if brief is not None else {},
     )
+    if public_id is not None:
+        job.public_id = public_id
     job.full_clean()
     job.save()
     JobTransition.objects.create(job=job, from_status="", to_status=S.CREATED, actor=buyer)
@@ -124,6 +144,7 @@ def job_dispatch(job: Job) -> Job:
             "job_id": locked.public_id,
             "service_id": locked.service.public_id,
             "service_name": locked.service.name,
+            "thread_id": locked.thread.public_id if locked.thread else None,
             "brief": locked.brief,
             "callback_url": job_callback_url(locked),
             "deadline": locked.deadline,
@@ -142,7 +163,11 @@ def _release(job: Job, *, actor: Participant | None, note: str) -> Job:
         participant=job.provider,
         event_type="job_verified",
         service=job.service,
-        payload={"job_id": job.public_id, "service_id": job.service.public_id},
+        payload={
+            "job_id": job.public_id,
+            "service_id": job.service.public_id,
+            "thread_id": job.thread.public_id if job.thread else None,
+        },
     )
     return job
 
@@ -152,16 +177,10 @@ def _check_deliverables(service: Service, deliverables: Any) -> None:
         raise ApplicationError(
             "completed requires deliverables (a JSON object)", code="invalid_deliverables"
         )
-    if not service.deliverable_schema:
-        return
-    error = next(
-        iter(Draft202012Validator(service.deliverable_schema).iter_errors(deliverables)), None
-    )
-    if error is not None:
-        path = "/".join(str(p) for p in error.path)
-        where = f" at {path}" if path else ""
+    problem = schema_error(service.deliverable_schema, deliverables)
+    if problem is not None:
         raise ApplicationError(
-            f"deliverables do not match the deliverable_schema{where}: {error.message}",
+            f"deliverables do not match the deliverable_schema: {problem}",
             code="invalid_deliverables",
         )
 
@@ -231,6 +250,8 @@ def job_dispute(*, job: Job, buyer: Participant, reason: str) -> Job:
     _move(locked, S.DISPUTED, actor=buyer, note=text)
     Job.objects.filter(pk=locked.pk).update(dispute_reason=text)
     locked.dispute_reason = text
+    if locked.thread is not None:
+        message_note(locked.thread, kind=ThreadMessage.Kind.DISPUTE, body=text, sender=buyer)
     webhook_enqueue(
         participant=locked.provider,
         event_type="job_disputed",
@@ -238,7 +259,104 @@ def job_dispute(*, job: Job, buyer: Participant, reason: str) -> Job:
         payload={
             "job_id": locked.public_id,
             "service_id": locked.service.public_id,
+            "thread_id": locked.thread.public_id if locked.thread else None,
             "reason": text,
+        },
+    )
+    return locked
+
+
+NOT_STARTED = frozenset({S.CREATED, S.DISPATCHED})
+RESOLUTIONS = ("release", "refund", "split")
+
+
+@transaction.atomic
+def job_cancel(*, job: Job, actor: Participant | None, reason: str = "") -> Job:
+    """Cancel a job whose work has not started (a decline): the escrow goes back to the
+    buyer. Once the provider is working, the way out is a dispute."""
+    locked = _locked(job)
+    if locked.status not in NOT_STARTED:
+        raise InvalidJobTransition(
+            f"job {locked.public_id} is {locked.status}: work has started, dispute it instead"
+        )
+    _move(locked, S.CANCELLED, actor=actor, note=reason or "declined")
+    if locked.escrow is not None:
+        escrow_refund(locked.escrow, reason=f"job {locked.public_id} cancelled")
+    return locked
+
+
+@transaction.atomic
+def job_record_instant(
+    *, service: Service, buyer: Participant, brief: Any, result: Any, public_id: str
+) -> Job:
+    """A data API call that already answered: the job is created, completed with the
+    provider's result as its deliverables, and verified at once (its thread too). The money
+    was taken by the payment gate (provider share and fee), so there is no escrow."""
+    thread = thread_for_purchase(service=service, buyer=buyer, brief=brief)
+    job = job_create(
+        service=service, buyer=buyer, brief=brief, escrow=None, thread=thread, public_id=public_id
+    )
+    locked = _locked(job)
+    _move(locked, S.DISPATCHED, actor=None, note="called the provider")
+    _move(locked, S.COMPLETED, actor=None, note="the provider answered")
+    Job.objects.filter(pk=locked.pk).update(deliverables=result)
+    locked.deliverables = result
+    _move(locked, S.VERIFIED, actor=None, note="auto-verified: instant fulfilment")
+    _move(locked, S.RELEASED, actor=None, note="paid to the provider")
+    return locked
+
+
+@transaction.atomic
+def job_resolve_dispute(
+    *, job: Job, resolution: str, note: str, payee_amount: int | None = None
+) -> Job:
+    """An admin settles a disputed job: `release` pays the provider, `refund` pays the buyer
+    back, `split` gives the provider `payee_amount` and the buyer the rest. The note is
+    posted to the thread and sent to the provider (`dispute_resolved`)."""
+    if resolution not in RESOLUTIONS:
+        raise ApplicationError(
+            f"resolution must be one of {', '.join(RESOLUTIONS)}", code="invalid_resolution"
+        )
+    note = note.strip()
+    if not note:
+        raise ApplicationError("a resolution needs a note", code="invalid_note")
+    locked = _locked(job)
+    if locked.status != S.DISPUTED:
+        raise InvalidJobTransition(f"job {locked.public_id} is {locked.status}, not disputed")
+    escrow = locked.escrow
+    if resolution == "split" and (escrow is None or payee_amount is None):
+        raise ApplicationError("a split needs an escrow and payee_amount", code="invalid_split")
+    to = S.REFUNDED if resolution == "refund" else S.RELEASED
+    _move(locked, to, actor=None, note=f"dispute resolved ({resolution}): {note}")
+    if escrow is not None:
+        if resolution == "release":
+            escrow_release(escrow, reason=f"dispute on job {locked.public_id} resolved")
+        elif resolution == "refund":
+            escrow_refund(escrow, reason=f"dispute on job {locked.public_id} resolved")
+        else:
+            escrow_split(
+                escrow,
+                payee_amount=payee_amount or 0,
+                reason=f"dispute on job {locked.public_id} split",
+            )
+    Job.objects.filter(pk=locked.pk).update(resolution=resolution, resolution_note=note)
+    locked.resolution, locked.resolution_note = resolution, note
+    summary = f"Dispute resolved: {resolution}. {note}"
+    if locked.thread is not None:
+        message_note(locked.thread, kind=ThreadMessage.Kind.RESOLUTION, body=summary)
+    webhook_enqueue(
+        participant=locked.provider,
+        event_type="dispute_resolved",
+        service=locked.service,
+        payload={
+            "job_id": locked.public_id,
+            "service_id": locked.service.public_id,
+            "thread_id": locked.thread.public_id if locked.thread else None,
+            "resolution": resolution,
+            "payee_amount_usd": (
+                money.usd_decimal(payee_amount or 0) if resolution == "split" else None
+            ),
+            "note": note,
         },
     )
     return locked

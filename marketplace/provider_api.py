@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from marketplace.api import ServiceDetailView
 from marketplace.models import FulfillmentType, PricingModel, Service, ServiceType
+from marketplace.schemas import contains_nul
 from marketplace.selectors import service_get
 from marketplace.serializers import ServiceSerializer
 from marketplace.services import (
@@ -95,28 +96,13 @@ class PriceInputField(serializers.Field):
         return value
 
 
-def _contains_nul(value: Any) -> bool:
-    # Iterative: the parsed body may nest deeply, and PostgreSQL's jsonb refuses \u0000.
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return True
-        if isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
-
-
 @extend_schema_field({"type": "object", "additionalProperties": True, "nullable": True})
 class SchemaInputField(serializers.JSONField):
     """A JSON Schema, or a flat `{field: {type, description}}` map; checked by the service."""
 
     def to_internal_value(self, data: Any) -> Any:
         value = super().to_internal_value(data)
-        if _contains_nul(value):
+        if contains_nul(value):
             raise serializers.ValidationError("must not contain NUL characters")
         return value
 

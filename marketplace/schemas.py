@@ -39,3 +39,30 @@ def normalize_schema(schema: Any, *, field: str) -> dict[str, Any] | None:
             f"{field} is not a valid JSON Schema{where}: {exc.message}", code="invalid_schema"
         ) from None
     return schema
+
+
+def schema_error(schema: dict[str, Any] | None, value: Any) -> str | None:
+    """Why `value` does not match `schema` (the first problem, with its path), or None."""
+    if not schema:
+        return None
+    error = next(iter(Draft202012Validator(schema).iter_errors(value)), None)
+    if error is None:
+        return None
+    path = "/".join(str(p) for p in error.path)
+    return f"{error.message} (at {path})" if path else error.message
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether a parsed JSON value holds a NUL character anywhere (PostgreSQL's jsonb
+    refuses them). Iterative: the value may nest deeply."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from marketplace.jobs import auto_verify_due
+from marketplace.threads import threads_expire_due
 from marketplace.webhooks import deliver_due, webhook_deliver
 
 
@@ -20,3 +21,8 @@ def deliver_due_webhooks() -> int:
 def auto_verify_jobs() -> int:
     """Every 10 minutes: verify and release human-service jobs completed 48 hours ago."""
     return auto_verify_due()
+
+
+def expire_threads() -> int:
+    """Every 10 minutes: expire inquiries after 7 days and proposals after 72 hours."""
+    return threads_expire_due()

@@ -121,8 +121,15 @@ def _url_for(participant: Participant, service: Service | None) -> str:
 
 
 def _delivery_create(
-    *, participant: Participant, event_type: str, payload: dict[str, Any], service: Service | None
+    *,
+    participant: Participant,
+    event_type: str,
+    payload: dict[str, Any],
+    service: Service | None,
+    queued: bool = True,
 ) -> WebhookDelivery | None:
+    """Store an event; `queued=False` stores it as already being attempted (once) by the
+    caller, out of the retry schedule's reach."""
     if event_type not in WebhookDelivery.EventType.values:
         raise ValueError(f"unknown webhook event type {event_type!r}")
     clash = _RESERVED_KEYS & set(payload)
@@ -149,7 +156,8 @@ def _delivery_create(
         service=service,
         url=url,
         payload=json.dumps(event, cls=DjangoJSONEncoder, separators=(",", ":")),
-        next_attempt_at=now,
+        next_attempt_at=now if queued else None,
+        attempts=0 if queued else 1,
     )
     delivery.full_clean()
     delivery.save()
@@ -250,20 +258,24 @@ class _Outcome:
     excerpt: str
     latency_ms: int | None
     signed: bool
+    content: bytes = b""  # the start of the response body (up to the read limit)
 
 
-def _excerpt(response: httpx.Response) -> str:
+def _read(response: httpx.Response, limit: int) -> bytes:
     """The start of the response body, without reading more of it than needed."""
     data = b""
-    for chunk in response.iter_raw():
+    for chunk in response.iter_bytes():
         data += chunk
-        if len(data) >= EXCERPT_CHARS * 4:
+        if len(data) >= limit:
             break
-    return data.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
+    return data[:limit]
 
 
-def _post(delivery: WebhookDelivery) -> _Outcome:
+def _post(
+    delivery: WebhookDelivery, *, timeout: float | None = None, read_limit: int = EXCERPT_CHARS * 4
+) -> _Outcome:
     """POST the delivery once (no database transaction may be open: it can take a while)."""
+    timeout = float(settings.WEBHOOK_TIMEOUT) if timeout is None else timeout
     body = delivery.payload.encode()
     secret = webhook_secret(delivery.participant)
     try:
@@ -293,11 +305,12 @@ def _post(delivery: WebhookDelivery) -> _Outcome:
     extensions = {"sni_hostname": host} if target.scheme == "https" else {}
     started = time.monotonic()
     status_code: int | None = None
-    excerpt = location = ""
+    content = b""
+    location = ""
     try:
         with (
             httpx.Client(
-                timeout=httpx.Timeout(float(settings.WEBHOOK_TIMEOUT)),
+                timeout=httpx.Timeout(timeout),
                 follow_redirects=False,
                 trust_env=False,  # a proxy from the environment must not see provider traffic
             ) as client,
@@ -306,21 +319,22 @@ def _post(delivery: WebhookDelivery) -> _Outcome:
             ) as response,
         ):
             status_code = response.status_code
-            excerpt = _excerpt(response)
+            content = _read(response, read_limit)
             location = response.headers.get("location", "")
     except httpx.TimeoutException as exc:
-        error = f"timed out after {settings.WEBHOOK_TIMEOUT}s ({type(exc).__name__})"
+        error = f"timed out after {timeout:g}s ({type(exc).__name__})"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     else:
         error = ""
     latency_ms = round((time.monotonic() - started) * 1000)
     signed = secret is not None
+    excerpt = content.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
     if status_code is None:
         return _Outcome(False, False, None, error, "", latency_ms, signed)
     if 200 <= status_code < 300:
         note = "" if signed else "delivered unsigned: the provider has no webhook secret"
-        return _Outcome(True, False, status_code, note, excerpt, latency_ms, signed)
+        return _Outcome(True, False, status_code, note, excerpt, latency_ms, signed, content)
     if 300 <= status_code < 400:
         error = f"HTTP {status_code}: redirects are not followed ({location[:150]})"
     elif status_code == 410:
@@ -439,6 +453,58 @@ def deliver_due(*, budget_seconds: float = DUE_BUDGET_SECONDS) -> int:
         webhook_deliver(delivery_id)
         ran += 1
     return ran
+
+
+# ---------------------------------------------------------------- data APIs
+
+DATA_API_MAX_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class DataApiAnswer:
+    ok: bool
+    result: Any  # the provider's JSON answer when ok
+    error: str
+    code: str  # why not ok: provider_unavailable, provider_timeout, provider_error
+
+
+def data_api_call(*, service: Service, payload: dict[str, Any]) -> DataApiAnswer:
+    """Send a data API request (a signed `job_dispatch` event) to the provider's URL and
+    wait for its answer, a JSON body, at most `settings.DATA_API_TIMEOUT` seconds.
+
+    The call is logged like any delivery (one attempt, never retried: the buyer is waiting
+    and pays only for an answer). No database transaction may be open.
+    """
+    delivery = _delivery_create(
+        participant=service.provider,
+        event_type="job_dispatch",
+        payload=payload,
+        service=service,
+        queued=False,
+    )
+    if delivery is None:
+        return DataApiAnswer(False, None, "The provider has no webhook URL", "provider_unavailable")
+    outcome = _post(
+        delivery,
+        timeout=float(settings.DATA_API_TIMEOUT),
+        read_limit=DATA_API_MAX_BYTES + 1,
+    )
+    _record(delivery, outcome, retry=False)
+    if not outcome.delivered:
+        timed_out = outcome.status_code is None and "timed out" in outcome.error
+        return DataApiAnswer(
+            False,
+            None,
+            f"The provider did not answer: {outcome.error}",
+            "provider_timeout" if timed_out else "provider_unavailable",
+        )
+    if len(outcome.content) > DATA_API_MAX_BYTES:
+        return DataApiAnswer(False, None, "The provider's answer is over 1 MB", "provider_error")
+    try:
+        result = json.loads(outcome.content or b"null")
+    except ValueError:
+        return DataApiAnswer(False, None, "The provider's answer is not JSON", "provider_error")
+    return DataApiAnswer(True, result, "", "")
 
 
 # ---------------------------------------------------------------- the test probe

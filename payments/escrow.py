@@ -40,13 +40,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-def _refund_when_expired(escrow: Escrow) -> bool:
-    return True
+def _refund_expired(escrow: Escrow) -> None:
+    escrow_refund(escrow, reason="expired")
 
 
-# Whether an expired, still-held escrow may be refunded automatically. The marketplace
-# replaces this with "its job never started"; until then every expired held escrow is.
-auto_refund_policy: Callable[[Escrow], bool] = _refund_when_expired
+# What reconciliation does with an expired, still-held escrow. The marketplace replaces it
+# (`marketplace.commerce.escrow_expired`: refund only when the job never started, and cancel
+# that job); without it every expired held escrow is refunded.
+expired_escrow_handler: Callable[[Escrow], None] = _refund_expired
 
 
 class InvalidTransition(Conflict):

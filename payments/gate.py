@@ -38,7 +38,14 @@ from payments import x402
 from payments.chain.client import current_deployment
 from payments.chain.usdc import SettleResult
 from payments.facilitators import facilitator
-from payments.ledger import WORLD, InsufficientFunds, Posting, agent_account, ledger_record
+from payments.ledger import (
+    WORLD,
+    InsufficientFunds,
+    Posting,
+    agent_account,
+    balance_of,
+    ledger_record,
+)
 from payments.models import IdempotencyRecord, Participant, X402Payment
 from payments.networks import current_network
 from payments.services import participant_for_api_key, participant_for_wallet
@@ -70,6 +77,9 @@ class Price:
     # holds the money itself (escrow_open_on_chain / escrow_open_ledger), so the gate
     # records no ledger movement of its own.
     escrow: bool = False
+    # Parts of the amount that go to other accounts than `destination` (a data API's
+    # provider share): (ledger account, micro-USDC) pairs.
+    shares: tuple[tuple[str, int], ...] = ()
     input_schema: dict[str, Any] | None = None
     output_schema: dict[str, Any] | None = None
 
@@ -110,6 +120,12 @@ class PaidView(APIView):
         `payer` is the paying wallet once it is known (verified), else None.
         """
         return None
+
+    def prepare(self, request: Request, data: Any) -> Any:
+        """Work that decides whether to charge at all (calling a data API), done once the
+        payment is verified and before any money moves, with no database transaction open.
+        Raise ApplicationError to refuse without charging; the result goes to `perform`."""
+        return data
 
     def perform(self, request: Request, paid: Paid, data: Any, **kwargs: Any) -> Response:
         raise NotImplementedError
@@ -194,33 +210,37 @@ class PaymentGate:
             lambda: self._charge_balance(price, participant, data),
         )
 
+    def _short(self, price: Price) -> Response:
+        return challenge(
+            self.request,
+            price,
+            f"Insufficient balance for {format_usd(price.amount)} USDC: pay with x402 "
+            "or deposit to your balance",
+            "insufficient_balance",
+        )
+
     def _charge_balance(self, price: Price, participant: Participant, data: Any) -> Response:
+        if type(self.view).prepare is not PaidView.prepare:
+            # Costly work comes before the charge: skip it when the balance cannot pay.
+            if balance_of(agent_account(participant)) < price.amount:
+                return self._short(price)
+            data = self.view.prepare(self.request, data)
         try:
             with transaction.atomic():
                 if not price.escrow:
                     ledger_record(
                         kind="charge",
                         idempotency_key=new_public_id("chg"),
-                        postings=[
-                            Posting(
-                                agent_account(participant),
-                                price.destination or agent_account(participant),
-                                price.amount,
-                            )
-                        ],
+                        postings=_postings(
+                            price, agent_account(participant), price.amount, participant
+                        ),
                         description=price.description,
                         reference={"path": self.request.path},
                     )
                 paid = Paid("balance", participant, price.amount)
                 return self.view.perform(self.request, paid, data, **self.kwargs)
         except InsufficientFunds:
-            return challenge(
-                self.request,
-                price,
-                f"Insufficient balance for {format_usd(price.amount)} USDC: pay with x402 "
-                "or deposit to your balance",
-                "insufficient_balance",
-            )
+            return self._short(price)
 
     # --- x402 ---------------------------------------------------------------------------
     def _pay_with_x402(self, price: Price, header: str, version: int) -> Response:
@@ -253,7 +273,17 @@ class PaymentGate:
             answer = self._already_claimed(price, payment)
             if answer is not None:
                 return answer
+            data = self.view.prepare(self.request, data)
         else:
+            try:
+                data = self.view.prepare(self.request, data)
+            except BaseException:
+                # Refused before any money moved: the authorization was never used, so it
+                # may pay for a retry.
+                X402Payment.objects.filter(
+                    pk=payment.pk, status=X402Payment.Status.SETTLING
+                ).delete()
+                raise
             try:
                 result = facilitator().settle(payload, option)
             except Exception:
@@ -370,13 +400,7 @@ class PaymentGate:
                     ledger_record(
                         kind="x402_payment",
                         idempotency_key=f"x402:{payment.public_id}",
-                        postings=[
-                            Posting(
-                                WORLD,
-                                price.destination or agent_account(participant),
-                                payment.amount,
-                            )
-                        ],
+                        postings=_postings(price, WORLD, payment.amount, participant),
                         description=price.description,
                         reference={"payment": payment.public_id, "tx": payment.tx_hash},
                     )
@@ -397,6 +421,14 @@ class PaymentGate:
         response["X-PAYMENT-RESPONSE"] = receipt
         response["PAYMENT-RESPONSE"] = receipt
         return response
+
+
+def _postings(price: Price, source: str, amount: int, participant: Participant) -> list[Posting]:
+    """`amount` from `source`: the price's shares to their accounts, the rest to its
+    destination (or the payer's own balance)."""
+    rest = amount - sum(part for _, part in price.shares)
+    parts = [*price.shares, (price.destination or agent_account(participant), rest)]
+    return [Posting(source, account, part) for account, part in parts if part]
 
 
 def authenticated_participant(key: str) -> Participant:

@@ -137,8 +137,7 @@ def _unexplained_unallocated() -> None:
 
 def _expired(now: datetime) -> None:
     for escrow in Escrow.objects.filter(status=S.HELD, expires_at__lt=now):
-        if escrows.auto_refund_policy(escrow):
-            escrows.escrow_refund(escrow, reason="expired before its job started")
+        escrows.expired_escrow_handler(escrow)
 
 
 def _stuck_calls(now: datetime) -> None:

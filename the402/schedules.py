@@ -36,6 +36,12 @@ SCHEDULES: list[dict[str, object]] = [
         "schedule_type": Schedule.MINUTES,
         "minutes": 10,
     },
+    {
+        "name": "threads-expire",
+        "func": "marketplace.tasks.expire_threads",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 10,
+    },
 ]
 
 

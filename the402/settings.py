@@ -132,6 +132,8 @@ PAYOUT_THRESHOLD = env_int("THE402_PAYOUT_THRESHOLD", 10_000_000, minimum=1)
 # where providers listen on 127.0.0.1; off, it keeps webhooks from reaching the internal
 # network or a cloud metadata endpoint).
 WEBHOOK_TIMEOUT = env_int("THE402_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=30)
+# How long a data API purchase waits for the provider's answer (the buyer is waiting too).
+DATA_API_TIMEOUT = env_int("THE402_DATA_API_TIMEOUT", 15, minimum=1, maximum=60)
 WEBHOOK_ALLOW_PRIVATE = env_bool("THE402_WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
 
 INSTALLED_APPS = [

@@ -1,0 +1,313 @@
+"""Buying: fixed-price purchases, accepting a proposal, declining a thread.
+
+The payment gate (`payments.gate`) takes the money; these services decide the price, check
+the brief, and turn a paid request into a job:
+
+* a **data API** answers at once: the platform calls the provider (`data_api_call`) after
+  the payment is verified and before it is charged, so the buyer pays only for an answer;
+  the provider's share goes straight to its balance, the fee to the platform;
+* **automated and human services** are paid into escrow (The402Escrow for x402, a ledger
+  escrow for a prepaid balance) and dispatched to the provider by webhook; human services
+  are x402 only (the USDC is in the escrow contract before the work starts).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from marketplace import threads
+from marketplace.jobs import NOT_STARTED, job_cancel, job_create, job_dispatch, job_record_instant
+from marketplace.models import Job, Proposal, Service, ServiceType, Thread, ThreadMessage
+from marketplace.schemas import contains_nul, schema_error
+from marketplace.webhooks import data_api_call, webhook_enqueue
+from payments.escrow import (
+    escrow_open_ledger,
+    escrow_open_on_chain,
+    escrow_refund,
+    provider_account,
+)
+from payments.gate import Paid, Price
+from payments.ledger import PLATFORM_FEES
+from payments.models import Escrow, Participant
+from the402.lib import money
+from the402.lib.errors import ApplicationError, Conflict, NotFound
+from the402.lib.ids import new_public_id
+
+# How long an escrow may hold a job's money. Reconciliation refunds an expired escrow
+# automatically only when its job never started (`escrow_expired`).
+ESCROW_TTL = timedelta(days=30)
+BRIEF_MAX_BYTES = 64 * 1024
+
+
+# --- the brief --------------------------------------------------------------------------
+def brief_from_body(service: Service, body: Any) -> Any:
+    """The buyer's brief from a request body, checked against the service's input_schema.
+
+    The body is the brief (a JSON object). `{"brief": ...}` alone (what MCP clients send) is
+    unwrapped unless the schema itself has a `brief` field. A plain string brief is taken
+    as it is: there is nothing to check it against.
+    """
+    schema = service.input_schema or {}
+    if (
+        isinstance(body, dict)
+        and set(body) == {"brief"}
+        and "brief" not in (schema.get("properties") or {})
+    ):
+        body = body["brief"]
+    if body is None or body == "":
+        body = {}
+    if isinstance(body, str):
+        brief: Any = body.strip()
+    elif isinstance(body, dict):
+        brief = body
+    else:
+        raise ApplicationError(
+            "the brief must be a JSON object (or a string)", code="invalid_brief"
+        )
+    if contains_nul(brief) or len(json.dumps(brief)) > BRIEF_MAX_BYTES:
+        raise ApplicationError(
+            "the brief must be under 64 KB, without NUL characters", code="invalid_brief"
+        )
+    if isinstance(brief, dict):
+        problem = schema_error(service.input_schema, brief)
+        if problem is not None:
+            raise ApplicationError(
+                f"the brief does not match the service's input_schema: {problem}",
+                code="invalid_brief",
+            )
+    return brief
+
+
+def active_service(service: Service | None, service_id: str) -> Service:
+    if service is None or service.status != Service.Status.ACTIVE:
+        raise NotFound(f"Service {service_id} not found", code="service_not_found")
+    return service
+
+
+# --- prices -----------------------------------------------------------------------------
+def _escrowed(service: Service) -> bool:
+    return service.service_type != ServiceType.DATA_API
+
+
+def purchase_price(service: Service) -> Price:
+    """A fixed-price purchase: the agent price (the provider's plus the fee)."""
+    fee = money.platform_fee(service.price_micros)
+    return Price(
+        service.price_micros + fee,
+        f"Purchase of {service.name}",
+        PLATFORM_FEES,
+        allow_balance=service.service_type != ServiceType.HUMAN_SERVICE,
+        escrow=_escrowed(service),
+        shares=()
+        if _escrowed(service)
+        else ((provider_account(service.provider), service.price_micros),),
+    )
+
+
+def proposal_price(thread: Thread, proposal: Proposal) -> Price:
+    """Accepting a proposal: its agent total, always into escrow; human services by x402."""
+    return Price(
+        proposal.total_micros,
+        f"Accepted proposal on {thread.service.name}",
+        None,
+        allow_balance=thread.service.service_type != ServiceType.HUMAN_SERVICE,
+        escrow=True,
+    )
+
+
+def purchase_check(service: Service) -> None:
+    if service.is_quoted:
+        raise ApplicationError(
+            "Quote required: this service is priced per job. Open a thread "
+            f"(POST /v1/services/{service.public_id}/inquire) or request a quote.",
+            code="quote_required",
+        )
+
+
+def _own(service: Service, payer: str | None) -> None:
+    if payer is not None and payer.lower() == service.provider.wallet.lower():
+        raise ApplicationError("You cannot buy your own service", code="own_service")
+
+
+def purchase_validate(service: Service, body: Any, payer: str | None) -> dict[str, Any]:
+    purchase_check(service)
+    _own(service, payer)
+    return {"service": service, "brief": brief_from_body(service, body)}
+
+
+# --- data APIs --------------------------------------------------------------------------
+def data_api_fetch(order: dict[str, Any]) -> dict[str, Any]:
+    """Call the provider for a data API purchase (before the charge). Raises
+    ApplicationError (502/504) when there is no usable answer: the buyer is not charged."""
+    service: Service = order["service"]
+    if _escrowed(service):
+        return order
+    job_id = new_public_id("job")
+    answer = data_api_call(
+        service=service,
+        payload={
+            "job_id": job_id,
+            "service_id": service.public_id,
+            "service_name": service.name,
+            "thread_id": None,
+            "brief": order["brief"],
+            "callback_url": None,
+            "deadline": None,
+        },
+    )
+    if answer.ok:
+        problem = schema_error(service.deliverable_schema, answer.result)
+        if problem is not None:
+            answer = type(answer)(
+                False,
+                None,
+                f"The provider's answer does not match its schema: {problem}",
+                "provider_error",
+            )
+    if not answer.ok:
+        raise ApplicationError(
+            f"{answer.error}. You were not charged.",
+            code=answer.code,
+            status=504 if answer.code == "provider_timeout" else 502,
+        )
+    return {**order, "job_id": job_id, "result": answer.result}
+
+
+# --- paid: turning money into a job -----------------------------------------------------
+def _escrow(paid: Paid, *, payee: Participant, amount: int, fee: int, reference: str) -> Escrow:
+    terms: dict[str, Any] = {
+        "payer": paid.participant,
+        "payee": payee,
+        "amount": amount,
+        "fee": fee,
+        "expires_at": timezone.now() + ESCROW_TTL,
+        "reference": reference,
+    }
+    if paid.payment is not None:
+        return escrow_open_on_chain(payment=paid.payment, **terms)
+    return escrow_open_ledger(**terms)  # raises InsufficientFunds: the gate answers 402
+
+
+@transaction.atomic
+def purchase_perform(order: dict[str, Any], paid: Paid) -> Job:
+    """Inside the gate's transaction, the money taken: record the data API job, or hold
+    the escrow, create the job with its thread and dispatch it."""
+    service: Service = order["service"]
+    if not _escrowed(service):
+        return job_record_instant(
+            service=service,
+            buyer=paid.participant,
+            brief=order["brief"],
+            result=order["result"],
+            public_id=order["job_id"],
+        )
+    job_id = new_public_id("job")
+    escrow = _escrow(
+        paid,
+        payee=service.provider,
+        amount=service.price_micros,
+        fee=money.platform_fee(service.price_micros),
+        reference=job_id,
+    )
+    thread = threads.thread_for_purchase(
+        service=service, buyer=paid.participant, brief=order["brief"]
+    )
+    job = job_create(
+        service=service,
+        buyer=paid.participant,
+        brief=order["brief"],
+        escrow=escrow,
+        thread=thread,
+        public_id=job_id,
+    )
+    return job_dispatch(job)
+
+
+def accept_validate(thread: Thread, payer: str | None) -> Proposal:
+    """Before payment: the caller is the buyer, and there is an open proposal to accept."""
+    if payer is None or payer.lower() != thread.buyer.wallet.lower():
+        raise threads.forbidden("Only the thread's buyer can accept a proposal")
+    return threads.proposal_to_accept(thread)
+
+
+@transaction.atomic
+def accept_perform(thread: Thread, proposal: Proposal, paid: Paid) -> Job:
+    """The buyer paid the proposal: accept it (once: a second accept is a 409 and its
+    money goes back), hold the escrow, create the job and dispatch it."""
+    thread = threads.lock_thread(thread)
+    current = threads.proposal_to_accept(thread)
+    if current.pk != proposal.pk:
+        raise Conflict("The proposal changed; read the thread again", code="proposal_changed")
+    if paid.amount != proposal.total_micros:
+        raise Conflict("The payment does not match the proposal", code="proposal_changed")
+    Proposal.objects.filter(pk=proposal.pk).update(
+        status=Proposal.Status.ACCEPTED, updated_at=timezone.now()
+    )
+    threads.move(thread, Thread.Status.ACCEPTED, actor=paid.participant, note="proposal accepted")
+    job_id = new_public_id("job")
+    escrow = _escrow(
+        paid,
+        payee=thread.provider,
+        amount=proposal.price_micros,
+        fee=proposal.fee_micros,
+        reference=job_id,
+    )
+    job = job_create(
+        service=thread.service,
+        buyer=thread.buyer,
+        brief=thread.brief,
+        escrow=escrow,
+        thread=thread,
+        public_id=job_id,
+    )
+    webhook_enqueue(
+        participant=thread.provider,
+        event_type="proposal_accepted",
+        service=thread.service,
+        payload={
+            "thread_id": thread.public_id,
+            "proposal_id": proposal.public_id,
+            "job_id": job.public_id,
+            "service_id": thread.service.public_id,
+            "price_usd": money.usd_decimal(proposal.price_micros),
+        },
+    )
+    return job_dispatch(job)
+
+
+@transaction.atomic
+def thread_decline(*, thread: Thread, participant: Participant, reason: str = "") -> Thread:
+    """Either party ends the thread. Before any payment it is simply cancelled; once paid,
+    only while the work has not started, and the escrow goes back to the buyer."""
+    role = thread.party(participant.pk)
+    if role is None:
+        raise threads.forbidden("Only the thread's buyer and provider can decline it")
+    note = f"declined by the {role}" + (f": {reason}" if reason else "")
+    job = Job.objects.filter(thread=thread).first()
+    if job is not None:
+        job_cancel(job=job, actor=participant, reason=note)
+    else:
+        locked = threads.lock_thread(thread)
+        if Job.objects.filter(thread=locked).exists():  # accepted meanwhile
+            raise Conflict(f"thread {thread.public_id} was accepted meanwhile", code="conflict")
+        threads.move(locked, Thread.Status.CANCELLED, actor=participant, note=note)
+    if reason:
+        threads.message_note(thread, kind=ThreadMessage.Kind.STATUS, body=note, sender=participant)
+    return Thread.objects.select_related("service", "buyer", "provider").get(pk=thread.pk)
+
+
+# --- expired escrows -------------------------------------------------------------------
+def escrow_expired(escrow: Escrow) -> None:
+    """What reconciliation does with an expired, still-held escrow: refund it if its job
+    never started (cancelling the job); one whose work is under way, delivered or disputed
+    waits for the people involved."""
+    job = Job.objects.filter(escrow=escrow).first()
+    if job is None:
+        escrow_refund(escrow, reason="expired without a job")
+    elif job.status in NOT_STARTED:
+        job_cancel(job=job, actor=None, reason="the escrow expired before the work started")

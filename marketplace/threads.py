@@ -1,0 +1,354 @@
+"""Threads: the conversation between a buyer and a provider about one service.
+
+An agent opens a thread (`thread_open`, an inquiry); the provider answers with messages and
+proposals (`proposal_make`); the agent accepts and pays (`marketplace.commerce`), which
+creates the job; from then on the thread follows its job (`thread_follow_job`). A fixed-price
+purchase opens its thread already accepted.
+
+Every status change goes through `_move`: one table of allowed moves (`TRANSITIONS`), a
+compare-and-swap and an audit row (`ThreadTransition`, the thread's status history).
+Lock order, everywhere: a thread before its job (`lock_thread_then_job`).
+
+Credentials (`kind="credential"`) are stored only as AES-256-GCM ciphertext, shown to the
+two parties, and erased when the thread is done (completed, verified, cancelled, expired).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from marketplace.models import Job, Proposal, Service, Thread, ThreadMessage, ThreadTransition
+from marketplace.webhooks import webhook_enqueue
+from payments import crypto
+from payments.models import Participant
+from the402.lib import money
+from the402.lib.errors import ApplicationError, Conflict, NotFound
+from the402.lib.ids import new_public_id
+
+logger = logging.getLogger(__name__)
+
+S = Thread.Status
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.INQUIRY: frozenset({S.NEGOTIATING, S.CANCELLED, S.EXPIRED}),
+    S.NEGOTIATING: frozenset({S.ACCEPTED, S.CANCELLED, S.EXPIRED}),
+    S.ACCEPTED: frozenset({S.IN_PROGRESS, S.COMPLETED, S.DISPUTED, S.CANCELLED}),
+    S.IN_PROGRESS: frozenset({S.COMPLETED, S.DISPUTED, S.CANCELLED}),
+    S.COMPLETED: frozenset({S.VERIFIED, S.DISPUTED}),
+    S.DISPUTED: frozenset({S.VERIFIED, S.CANCELLED}),  # admin: release (or split) / refund
+}
+# Where a paid thread stands for each status of its job.
+FOR_JOB_STATUS: dict[str, str] = {
+    Job.Status.CREATED: S.ACCEPTED,
+    Job.Status.DISPATCHED: S.ACCEPTED,
+    Job.Status.IN_PROGRESS: S.IN_PROGRESS,
+    Job.Status.COMPLETED: S.COMPLETED,
+    Job.Status.VERIFIED: S.VERIFIED,
+    Job.Status.RELEASED: S.VERIFIED,
+    Job.Status.DISPUTED: S.DISPUTED,
+    Job.Status.FAILED: S.CANCELLED,
+    Job.Status.REFUNDED: S.CANCELLED,
+    Job.Status.CANCELLED: S.CANCELLED,
+}
+OPEN = frozenset({S.INQUIRY, S.NEGOTIATING})
+CLOSED = frozenset({S.VERIFIED, S.CANCELLED, S.EXPIRED})
+# Credentials are erased on reaching these, and none are accepted there.
+DONE = frozenset({S.COMPLETED}) | CLOSED
+
+INQUIRY_TTL = timedelta(days=7)
+PROPOSAL_TTL = timedelta(hours=72)
+MESSAGE_MAX = 10_000
+ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
+CREDENTIAL_PURPOSE = "thread-credential"
+
+
+class InvalidThreadTransition(Conflict):
+    code = "invalid_thread_transition"
+
+
+def forbidden(message: str) -> ApplicationError:
+    return ApplicationError(message, code="forbidden", status=403)
+
+
+# --- locking and moves ------------------------------------------------------------------
+def lock_thread(thread: Thread) -> Thread:
+    return (
+        Thread.objects.select_for_update(of=("self",))
+        .select_related("service", "buyer", "provider")
+        .get(pk=thread.pk)
+    )
+
+
+def move(thread: Thread, to: str, *, actor: Participant | None, note: str = "") -> Thread:
+    """Move a thread (inside a transaction, holding its lock or its job's): compare-and-swap
+    plus audit row; erases credentials when the thread is done."""
+    if to not in TRANSITIONS.get(thread.status, frozenset()):
+        raise InvalidThreadTransition(
+            f"thread {thread.public_id} is {thread.status}, cannot become {to}"
+        )
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": to, "updated_at": now}
+    if to not in OPEN:
+        fields["expires_at"] = None
+    moved = Thread.objects.filter(pk=thread.pk, status=thread.status).update(**fields)
+    if moved != 1:
+        raise InvalidThreadTransition(f"thread {thread.public_id} was moved by another request")
+    ThreadTransition.objects.create(
+        thread=thread, from_status=thread.status, to_status=to, actor=actor, note=note[:300]
+    )
+    for name, value in fields.items():
+        setattr(thread, name, value)
+    if to in DONE:
+        _erase_credentials(thread, now)
+    if to in CLOSED:
+        Proposal.objects.filter(thread=thread, status=Proposal.Status.OPEN).update(
+            status=Proposal.Status.EXPIRED if to == S.EXPIRED else Proposal.Status.WITHDRAWN,
+            updated_at=now,
+        )
+    return thread
+
+
+def thread_follow_job(job: Job, *, actor: Participant | None, note: str = "") -> None:
+    """Bring a paid thread to where its job now stands (called by every job move, holding
+    the job's lock and, by the lock order, its thread's)."""
+    if job.thread_id is None:
+        return
+    thread = Thread.objects.get(pk=job.thread_id)
+    target = FOR_JOB_STATUS[job.status]
+    if thread.status != target:
+        move(thread, target, actor=actor, note=note or f"job {job.public_id} {job.status}")
+
+
+def _erase_credentials(thread: Thread, now: datetime) -> None:
+    ThreadMessage.objects.filter(
+        thread=thread, kind=ThreadMessage.Kind.CREDENTIAL, secret__isnull=False
+    ).update(secret=None, redacted_at=now, updated_at=now)
+
+
+# --- opening ----------------------------------------------------------------------------
+def _create(
+    *, service: Service, buyer: Participant, brief: Any, status: str, quote: bool
+) -> Thread:
+    thread = Thread(
+        service=service,
+        buyer=buyer,
+        provider=service.provider,
+        status=status,
+        brief=brief,
+        expires_at=timezone.now() + INQUIRY_TTL if status == S.INQUIRY else None,
+    )
+    if quote:
+        thread.quote_id = new_public_id("qt")
+    thread.save()
+    ThreadTransition.objects.create(thread=thread, from_status="", to_status=status, actor=buyer)
+    return thread
+
+
+@transaction.atomic
+def thread_open(
+    *, service: Service, buyer: Participant, brief: Any, message: str, quote: bool = False
+) -> Thread:
+    """An inquiry (or a legacy quote request): the provider hears of it by `thread_inquiry`."""
+    if buyer.pk == service.provider_id:
+        raise ApplicationError("You cannot open a thread on your own service", code="own_service")
+    thread = _create(service=service, buyer=buyer, brief=brief, status=S.INQUIRY, quote=quote)
+    if message:
+        ThreadMessage.objects.create(thread=thread, sender=buyer, body=message)
+    webhook_enqueue(
+        participant=service.provider,
+        event_type="thread_inquiry",
+        service=service,
+        payload={
+            "thread_id": thread.public_id,
+            "quote_id": thread.quote_id,
+            "service_id": service.public_id,
+            "service_name": service.name,
+            "buyer_id": buyer.public_id,
+            "brief": brief,
+            "message": message,
+            "expires_at": thread.expires_at,
+        },
+    )
+    return thread
+
+
+def thread_for_purchase(*, service: Service, buyer: Participant, brief: Any) -> Thread:
+    """The thread of a fixed-price purchase: paid already, so it starts accepted."""
+    return _create(service=service, buyer=buyer, brief=brief, status=S.ACCEPTED, quote=False)
+
+
+# --- messages ---------------------------------------------------------------------------
+def _party(thread: Thread, participant: Participant) -> str:
+    role = thread.party(participant.pk)
+    if role is None:
+        raise forbidden("Only the thread's buyer and provider can do this")
+    return role
+
+
+def _notify_provider(thread: Thread, message: ThreadMessage) -> None:
+    webhook_enqueue(
+        participant=thread.provider,
+        event_type="new_message",
+        service=thread.service,
+        payload={
+            "thread_id": thread.public_id,
+            "service_id": thread.service.public_id,
+            "message_id": message.public_id,
+            "kind": message.kind,
+            # A credential's text never leaves in a webhook: the provider reads it in the
+            # thread, over an authenticated request.
+            "message": message.body if message.kind == ThreadMessage.Kind.TEXT else "",
+            "attachment": message.attachment_name or None,
+        },
+    )
+
+
+@transaction.atomic
+def message_post(
+    *,
+    thread: Thread,
+    sender: Participant,
+    kind: str = ThreadMessage.Kind.TEXT,
+    text: str = "",
+    upload: UploadedFile | None = None,
+) -> ThreadMessage:
+    """A party writes to the thread: text, a credential (encrypted) or a file."""
+    _party(thread, sender)
+    thread = lock_thread(thread)
+    if thread.status in CLOSED:
+        raise InvalidThreadTransition(f"thread {thread.public_id} is {thread.status}")
+    message = ThreadMessage(thread=thread, sender=sender, kind=kind)
+    if kind == ThreadMessage.Kind.CREDENTIAL:
+        if thread.status in DONE:
+            raise InvalidThreadTransition(
+                f"thread {thread.public_id} is {thread.status}: credentials are no longer kept"
+            )
+        message.secret = crypto.encrypt(text, purpose=CREDENTIAL_PURPOSE)
+    elif kind == ThreadMessage.Kind.ATTACHMENT:
+        if upload is None:
+            raise ApplicationError("an attachment message needs a file", code="missing_file")
+        if upload.size is None or upload.size > ATTACHMENT_MAX_BYTES:
+            raise ApplicationError("attachments are limited to 25 MB", code="file_too_large")
+        message.body = text
+        message.attachment_name = (upload.name or "attachment")[-200:]
+        message.attachment_size = upload.size
+        message.attachment_type = (upload.content_type or "application/octet-stream")[:100]
+        message.attachment.save(message.attachment_name, upload, save=False)
+    else:
+        message.body = text
+    message.save()
+    Thread.objects.filter(pk=thread.pk).update(updated_at=timezone.now())
+    if sender.pk == thread.buyer_id:
+        _notify_provider(thread, message)
+    return message
+
+
+def message_note(
+    thread: Thread, *, kind: str, body: str, sender: Participant | None = None
+) -> ThreadMessage:
+    """A note the platform posts to a thread (dispute reasons, resolutions)."""
+    return ThreadMessage.objects.create(thread=thread, sender=sender, kind=kind, body=body)
+
+
+def credential_text(message: ThreadMessage) -> str | None:
+    """The plaintext of a credential (for the two parties only), None once erased."""
+    if message.secret is None:
+        return None
+    return crypto.decrypt(bytes(message.secret), purpose=CREDENTIAL_PURPOSE)
+
+
+def message_for(thread: Thread, message_id: str) -> ThreadMessage:
+    message = ThreadMessage.objects.filter(thread=thread, public_id=message_id).first()
+    if message is None:
+        raise NotFound(f"Message {message_id} not found", code="message_not_found")
+    return message
+
+
+# --- proposals --------------------------------------------------------------------------
+def open_proposal(thread: Thread) -> Proposal | None:
+    return Proposal.objects.filter(thread=thread, status=Proposal.Status.OPEN).first()
+
+
+@transaction.atomic
+def proposal_make(
+    *, thread: Thread, provider: Participant, price_micros: int, message: str = ""
+) -> Proposal:
+    """The provider names a price (the agent pays it plus the platform fee); a new proposal
+    supersedes the open one. Valid for 72 hours, like the thread from then on."""
+    if thread.provider_id != provider.pk:
+        raise forbidden("Only the thread's provider can propose a price")
+    if price_micros <= 0:
+        raise ApplicationError("price must be positive", code="invalid_price")
+    thread = lock_thread(thread)
+    if thread.status not in OPEN:
+        raise InvalidThreadTransition(
+            f"thread {thread.public_id} is {thread.status}: proposals are closed"
+        )
+    now = timezone.now()
+    Proposal.objects.filter(thread=thread, status=Proposal.Status.OPEN).update(
+        status=Proposal.Status.SUPERSEDED, updated_at=now
+    )
+    try:
+        proposal = Proposal.objects.create(
+            thread=thread,
+            price_micros=price_micros,
+            fee_micros=money.platform_fee(price_micros),
+            message=message,
+            expires_at=now + PROPOSAL_TTL,
+        )
+    except IntegrityError:  # pragma: no cover - the thread lock serialises proposals
+        raise Conflict("Another proposal was made at the same time", code="conflict") from None
+    if thread.status == S.INQUIRY:
+        move(thread, S.NEGOTIATING, actor=provider, note="price proposed")
+    Thread.objects.filter(pk=thread.pk).update(expires_at=proposal.expires_at, updated_at=now)
+    thread.expires_at = proposal.expires_at
+    ThreadMessage.objects.create(
+        thread=thread,
+        sender=provider,
+        kind=ThreadMessage.Kind.PROPOSAL,
+        body=message,
+        proposal=proposal,
+    )
+    return proposal
+
+
+def proposal_to_accept(thread: Thread, now: datetime | None = None) -> Proposal:
+    """The open, unexpired proposal of a thread, or the reason it cannot be accepted."""
+    if thread.status == S.EXPIRED or (
+        thread.status in OPEN and thread.expires_at and thread.expires_at <= (now or timezone.now())
+    ):
+        raise ThreadExpired(f"Thread {thread.public_id} has expired")
+    if thread.status != S.NEGOTIATING:
+        raise InvalidThreadTransition(
+            f"thread {thread.public_id} is {thread.status}: there is no proposal to accept"
+        )
+    proposal = open_proposal(thread)
+    if proposal is None:  # pragma: no cover - negotiating always has one open
+        raise InvalidThreadTransition(f"thread {thread.public_id} has no open proposal")
+    return proposal
+
+
+class ThreadExpired(ApplicationError):
+    status_code = 410
+    code = "thread_expired"
+
+
+# --- expiry -----------------------------------------------------------------------------
+def threads_expire_due(now: datetime | None = None) -> int:
+    """Expire inquiries older than 7 days and proposals older than 72 hours; returns how
+    many threads expired. Each in its own transaction; one accepted meanwhile is skipped."""
+    now = now or timezone.now()
+    due = Thread.objects.filter(status__in=OPEN, expires_at__lte=now).values_list("pk", flat=True)
+    expired = 0
+    for pk in list(due):
+        with transaction.atomic():
+            thread = lock_thread(Thread(pk=pk))
+            if thread.status in OPEN and thread.expires_at and thread.expires_at <= now:
+                move(thread, S.EXPIRED, actor=None, note="expired")
+                expired += 1
+    return expired
