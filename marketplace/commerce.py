@@ -95,7 +95,9 @@ def _escrowed(service: Service) -> bool:
 
 
 def purchase_price(service: Service) -> Price:
-    """A fixed-price purchase: the agent price (the provider's plus the fee)."""
+    """A fixed-price purchase: the agent price (the provider's plus the fee). A quoted
+    service has no price to pay: 400 quote_required, before anything else."""
+    purchase_check(service)
     fee = money.platform_fee(service.price_micros)
     return Price(
         service.price_micros + fee,
@@ -135,7 +137,6 @@ def _own(service: Service, payer: str | None) -> None:
 
 
 def purchase_validate(service: Service, body: Any, payer: str | None) -> dict[str, Any]:
-    purchase_check(service)
     _own(service, payer)
     return {"service": service, "brief": brief_from_body(service, body)}
 

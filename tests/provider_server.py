@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,6 +28,10 @@ class Provider:
     script: list[tuple[int, float]] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    reply: bytes = b'{"ok": true}'  # the body of a successful answer
+    # Called (in its own thread, after the answer is sent) with each request answered 2xx:
+    # a provider that acknowledges first and works afterwards.
+    on_event: Callable[[Received], None] | None = None
 
     def answer(self, *statuses: int, delay: float = 0.0) -> None:
         self.script.extend((status, delay) for status in statuses)
@@ -41,10 +45,11 @@ def provider_server() -> Iterator[Provider]:
         def do_POST(self) -> None:  # noqa: N802 - the http.server API
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with provider.lock:
-                provider.received.append(Received(self.path, dict(self.headers), body))
+                this = Received(self.path, dict(self.headers), body)
+                provider.received.append(this)
                 status, delay = provider.script.pop(0) if provider.script else (200, 0.0)
             time.sleep(delay)
-            payload = b'{"ok": true}' if status < 400 else b"provider trouble"
+            payload = provider.reply if status < 400 else b"provider trouble"
             try:
                 self.send_response(status)
                 if 300 <= status < 400:
@@ -53,7 +58,9 @@ def provider_server() -> Iterator[Provider]:
                 self.end_headers()
                 self.wfile.write(payload)
             except OSError:  # the client gave up waiting (a timeout test)
-                pass
+                return
+            if provider.on_event is not None and 200 <= status < 300:
+                threading.Thread(target=provider.on_event, args=(this,), daemon=True).start()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
