@@ -8,11 +8,13 @@ class MarketplaceConfig(AppConfig):
     name = "marketplace"
 
     def ready(self) -> None:
-        from marketplace import commerce, search
-        from payments import escrow
+        from marketplace import commerce, search, selectors
+        from payments import earnings, escrow
 
-        # Reconciliation asks the marketplace what to do with an expired escrow.
+        # Payments asks the marketplace what to do with an expired escrow, and which
+        # service a job was for (earnings).
         escrow.expired_escrow_handler = commerce.escrow_expired
+        earnings.services_of_jobs = selectors.service_ids_of_jobs
 
         # The full-text index lives outside Django's model state (an FTS5 table and triggers
         # on SQLite, a generated tsvector column on PostgreSQL). A migration installs it; this

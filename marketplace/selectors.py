@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -11,7 +11,7 @@ from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
 
 from marketplace import search
-from marketplace.models import Service
+from marketplace.models import Job, Service
 from payments.selectors import participant_lookup_filter
 from reputation.models import NEW_PROVIDER_CONFIDENCE, ReputationScore
 from reputation.selectors import provider_scores
@@ -168,3 +168,12 @@ def catalog_search(query: CatalogQuery) -> CatalogPage:
 def service_get(public_id: str) -> Service | None:
     """Any listed service (active or not), with its provider."""
     return Service.objects.select_related("provider").filter(public_id=public_id).first()
+
+
+def service_ids_of_jobs(job_ids: Iterable[str]) -> dict[str, str]:
+    """{job public id: its service's public id}, for the jobs that exist."""
+    return dict(
+        Job.objects.filter(public_id__in=list(job_ids)).values_list(
+            "public_id", "service__public_id"
+        )
+    )

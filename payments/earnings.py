@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db.models import Sum
@@ -12,6 +13,15 @@ from payments.models import ChainCall, Escrow, Participant, Payout
 from the402.lib.money import usd_decimal
 
 RECENT = 20
+
+
+def _no_services(job_ids: Iterable[str]) -> dict[str, str]:
+    return {}
+
+
+# The service each job (an escrow's reference) was for. Payments knows nothing of services:
+# the marketplace installs its selector here (`marketplace.selectors.service_ids_of_jobs`).
+services_of_jobs: Callable[[Iterable[str]], dict[str, str]] = _no_services
 
 
 def _escrow_settlement(escrow: Escrow, calls: dict[str, ChainCall]) -> dict[str, Any]:
@@ -92,9 +102,10 @@ def provider_earnings(participant: Participant) -> dict[str, Any]:
         )["total"]
         or 0
     )
-    recent = [_escrow_settlement(e, calls) for e in escrows] + [
-        _payout_settlement(p) for p in payouts
-    ]
+    services = services_of_jobs([e.reference for e in escrows if e.reference])
+    recent = [
+        {**_escrow_settlement(e, calls), "service_id": services.get(e.reference)} for e in escrows
+    ] + [_payout_settlement(p) for p in payouts]
     recent.sort(key=lambda s: s["settled_at"], reverse=True)
     return {
         "earnings": {

@@ -78,14 +78,18 @@ class JobFactory(factory.django.DjangoModelFactory):
             idempotency_key=new_public_id("dep"),
             postings=[Posting(WORLD, agent_account(buyer), amount + fee)],
         )
+        job_id = new_public_id("job")
         escrow = escrow_open_ledger(
             payer=buyer,
             payee=service.provider,
             amount=amount,
             fee=fee,
             expires_at=timezone.now() + timedelta(days=7),
+            reference=job_id,
         )
-        job = job_create(service=service, buyer=buyer, brief=kwargs["brief"], escrow=escrow)
+        job = job_create(
+            service=service, buyer=buyer, brief=kwargs["brief"], escrow=escrow, public_id=job_id
+        )
         return job_dispatch(job) if kwargs["dispatched"] else job
 
 

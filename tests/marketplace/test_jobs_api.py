@@ -200,3 +200,25 @@ def test_another_wallet_is_refused_without_being_charged(
     response = api.get(path, **{header: value})
     assert response.status_code == 403
     assert not X402Payment.objects.filter(payer=payer.address.lower()).exists()
+
+
+def test_provider_earnings_name_the_service_each_released_job_was_for(api: Client) -> None:
+    job = JobFactory(service=ServiceFactory(service_type=ServiceType.HUMAN_SERVICE))
+    provider_key = key(job.provider)
+    post(
+        api,
+        f"/v1/jobs/{job.public_id}/update",
+        {"status": "completed", "deliverables": {}},
+        HTTP_X_API_KEY=provider_key,
+    )
+    assert (
+        post(api, f"/v1/jobs/{job.public_id}/verify", {}, HTTP_X_API_KEY=key(job.buyer)).status_code
+        == 200
+    )
+    settlement = api.get("/v1/provider/earnings", HTTP_X_API_KEY=provider_key).json()[
+        "recent_settlements"
+    ][0]
+    assert (settlement["job_id"], settlement["service_id"]) == (
+        job.public_id,
+        job.service.public_id,
+    )
