@@ -30,6 +30,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.http.request import RawPostDataException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -457,6 +458,23 @@ _STORED_STATUSES = range(200, 500)
 _NOT_STORED = {202, 402, 409, 429}
 
 
+def _body_text(request: Request) -> str:
+    """The request body for a fingerprint. A multipart body was consumed by parsing it, so
+    it is described by its fields and files (name, size and a digest of each)."""
+    try:
+        return request.body.decode("utf-8", "replace")
+    except RawPostDataException:
+        fields = sorted((k, v) for k, v in request.POST.items())
+        files = []
+        for name, upload in sorted(request.FILES.items()):
+            digest = hashlib.sha256()
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+            files.append((name, upload.name, upload.size, digest.hexdigest()))
+        return json.dumps([fields, files])
+
+
 def idempotent(request: Request, scope: str, handler: Callable[[], Response]) -> Response:
     """Run `handler` once per (caller, Idempotency-Key); repeats get the first response.
 
@@ -472,7 +490,7 @@ def idempotent(request: Request, scope: str, handler: Callable[[], Response]) ->
             "Idempotency-Key must be 1 to 255 characters", code="invalid_idempotency_key"
         )
     fingerprint = hashlib.sha256(
-        json.dumps([request.method, request.path, request.body.decode("utf-8", "replace")]).encode()
+        json.dumps([request.method, request.path, _body_text(request)]).encode()
     ).hexdigest()
     try:
         with transaction.atomic():
