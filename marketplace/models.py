@@ -476,3 +476,13 @@ class ThreadMessage(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.public_id} ({self.kind})"
+
+
+class Dispute(Job):
+    """A disputed job as the admin sees it: a proxy of `Job` (no table of its own), listed
+    and resolved in the admin's "Disputes" (`marketplace.admin.DisputeAdmin`)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "dispute"
+        verbose_name_plural = "disputes"

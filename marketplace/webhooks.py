@@ -47,11 +47,11 @@ from typing import Any, TypedDict
 
 import httpx
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
+from rest_framework.utils.encoders import JSONEncoder
 
 from marketplace.models import Service, WebhookDelivery
 from payments.models import Participant
@@ -155,7 +155,7 @@ def _delivery_create(
         participant=participant,
         service=service,
         url=url,
-        payload=json.dumps(event, cls=DjangoJSONEncoder, separators=(",", ":")),
+        payload=json.dumps(event, cls=JSONEncoder, separators=(",", ":")),
         next_attempt_at=now if queued else None,
         attempts=0 if queued else 1,
     )
@@ -175,7 +175,8 @@ def webhook_enqueue(
     """Store an event for ``participant`` and queue its delivery once the caller commits.
 
     The body is ``{"id": "evt_…", "type": event_type, "created_at": …, **payload}``; payload
-    values must be JSON-serialisable (datetimes, decimals and UUIDs are written as strings).
+    values must be JSON-serialisable (datetimes are written as ISO 8601 strings, decimals
+    such as `*_usd` amounts as numbers, as in API responses).
     It goes to the service's webhook URL if it has one, else the participant's; with
     neither, nothing is stored or sent and None is returned. Call it inside the transaction
     of the change the event reports, so the event exists exactly when the change does.
