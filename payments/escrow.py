@@ -8,7 +8,9 @@ The marketplace calls this API without knowing about chains:
   settlement we `fund` the escrow for this job on-chain (a `ChainCall`, mined exactly once).
 * `escrow_release`, `escrow_refund`, `escrow_split`: one move each, allowed only from `held`
   (one table, `TRANSITIONS`), taken under a row lock with an audit row. On-chain escrows move
-  their state at once and their money on the ledger when the chain confirms.
+  their state at once and their money on the ledger when the chain confirms. An on-chain
+  escrow whose `fund` is not mined yet remembers the move and makes it once funded
+  (`_defer`): a provider may finish before the next block.
 
 Split rule, the same as the contract's: the provider gets `payee_amount`, the treasury
 `fee * payee_amount // amount` of the fee, the agent everything else.
@@ -255,6 +257,8 @@ def _finish(
     reason: str,
 ) -> Escrow:
     locked = _locked(escrow)
+    if locked.status == S.PENDING and locked.backing == Escrow.Backing.ON_CHAIN:
+        return _defer(locked, to=to, reason=reason)
     _move(locked, to, reason)
     to_provider, to_fees, to_agent = parts
     if locked.backing == Escrow.Backing.LEDGER:
@@ -270,6 +274,24 @@ def _finish(
             args=[locked.chain_id, *args],
         )
     return locked
+
+
+def _defer(escrow: Escrow, *, to: str, reason: str) -> Escrow:
+    """A release, refund or split of an on-chain escrow whose `fund` is not mined yet (a
+    provider can finish before the next block): remembered, and made once it is funded,
+    so the job can move on now. Only one move can wait."""
+    if to not in TRANSITIONS[S.HELD]:
+        raise InvalidTransition(f"escrow {escrow.public_id} cannot become {to}")
+    waiting = Escrow.objects.filter(pk=escrow.pk, status=S.PENDING, deferred="").update(
+        deferred=to, deferred_reason=reason[:300], updated_at=timezone.now()
+    )
+    if waiting != 1:
+        raise InvalidTransition(
+            f"escrow {escrow.public_id} already has a {escrow.deferred} waiting for its funding"
+        )
+    escrow.deferred, escrow.deferred_reason = to, reason[:300]
+    logger.info("escrow %s: %s waits for the funding to be mined", escrow.public_id, to)
+    return escrow
 
 
 @transaction.atomic
@@ -297,12 +319,11 @@ def escrow_refund(escrow: Escrow, *, reason: str = "refunded") -> Escrow:
 def escrow_split(escrow: Escrow, *, payee_amount: int, reason: str = "dispute settled") -> Escrow:
     """Settle a dispute: `payee_amount` to the provider, the rest back to the agent."""
     parts = split_parts(escrow, payee_amount)
-    finished = _finish(
+    Escrow.objects.filter(pk=escrow.pk).update(payee_amount=payee_amount)
+    escrow.payee_amount = payee_amount
+    return _finish(
         escrow, to=S.SPLIT, function="split", args=[payee_amount], parts=parts, reason=reason
     )
-    Escrow.objects.filter(pk=finished.pk).update(payee_amount=payee_amount)
-    finished.payee_amount = payee_amount
-    return finished
 
 
 @transaction.atomic
@@ -321,15 +342,30 @@ def _escrow_of(call: ChainCall) -> Escrow:
 
 def _funded(call: ChainCall) -> None:
     escrow = Escrow.objects.select_for_update().get(chain_id=call.args[0])
-    if escrow.status == S.PENDING:
-        _move(escrow, S.HELD, f"funded on-chain in {call.tx_hash}")
+    if escrow.status != S.PENDING:
+        return
+    _move(escrow, S.HELD, f"funded on-chain in {call.tx_hash}")
+    deferred, reason = escrow.deferred, escrow.deferred_reason
+    if deferred:
+        Escrow.objects.filter(pk=escrow.pk).update(deferred="", deferred_reason="")
+        if deferred == S.RELEASED:
+            escrow_release(escrow, reason=reason)
+        elif deferred == S.REFUNDED:
+            escrow_refund(escrow, reason=reason)
+        else:
+            escrow_split(escrow, payee_amount=escrow.payee_amount or 0, reason=reason)
 
 
 def _fund_failed(call: ChainCall) -> None:
     escrow = Escrow.objects.select_for_update().get(chain_id=call.args[0])
     if escrow.status == S.PENDING:
         _move(escrow, S.FAILED, f"funding failed: {call.last_error}")
-        logger.error("escrow %s could not be funded: %s", escrow.public_id, call.last_error)
+        logger.error(
+            "escrow %s could not be funded: %s%s",
+            escrow.public_id,
+            call.last_error,
+            f" (a {escrow.deferred} was waiting for it)" if escrow.deferred else "",
+        )
 
 
 def _settled(kind: str) -> Callable[[ChainCall], None]:

@@ -307,6 +307,13 @@ class Escrow(BaseModel):
     funding_payment = models.OneToOneField(
         X402Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="escrow"
     )
+    deferred = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="A release, refund or split asked for while the on-chain funding was still "
+        "pending: made as soon as the escrow is funded",
+    )
+    deferred_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         constraints = [

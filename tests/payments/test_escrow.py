@@ -66,11 +66,13 @@ def paid_escrow(
     chain: Any,
     funded_payer: Callable[..., Any],
     authorize: Callable[..., Any],
-    on_commit: Callable[[], Any],
+    django_capture_on_commit_callbacks: Any,
 ) -> Callable[..., Escrow]:
     """An on-chain escrow opened from a real x402 payment to The402Escrow."""
 
-    def _open(expires_at: Any = None) -> Escrow:
+    def _open(expires_at: Any = None, *, funded: Any = None) -> Escrow:
+        """`funded`: a list to collect the funding's after-commit callbacks in, instead of
+        running them (the escrow then stays pending until the test runs them)."""
         payer = funded_payer(10_000_000)
         authorization, signature = authorize(payer, chain.escrow, AMOUNT + FEE)
         result = settle_transfer_with_authorization(
@@ -78,7 +80,7 @@ def paid_escrow(
         )
         assert result.status == "settled"
         payment = settled_payment_row(chain, authorization, result.tx_hash)
-        with on_commit():
+        with django_capture_on_commit_callbacks(execute=funded is None) as callbacks:
             escrow = escrow_open_on_chain(
                 payment=payment,
                 payer=participant_for_wallet(payer.address),
@@ -88,6 +90,8 @@ def paid_escrow(
                 expires_at=expires_at or in_a_day(),
                 reference="job_0123456789abcdef",
             )
+        if funded is not None:
+            funded.extend(callbacks)
         escrow.payer_account = payer  # the test may act as the payer on-chain
         return escrow
 
@@ -221,6 +225,43 @@ def test_releasing_on_chain_pays_the_provider_and_the_treasury(
         ChainCall.objects.get(idempotency_key=f"escrow-release:{escrow.public_id}").status
         == "confirmed"
     )
+    assert reconcile() == []
+    assert ledger_problems() == []
+
+
+def test_a_release_asked_for_before_the_funding_is_mined_waits_for_it(
+    chain: Any, paid_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
+) -> None:
+    funding: list[Callable[[], None]] = []
+    escrow = paid_escrow(funded=funding)
+    with on_commit():
+        escrow_release(Escrow.objects.get(pk=escrow.pk), reason="verified early")
+    escrow.refresh_from_db()
+    assert (escrow.status, escrow.deferred) == ("pending", "released")
+    assert not ChainCall.objects.filter(kind="escrow_release").exists()
+    with on_commit():
+        for run in funding:  # the fund call is mined; the release follows
+            run()
+    escrow.refresh_from_db()
+    assert (escrow.status, escrow.deferred) == ("released", "")
+    assert escrow_record(escrow.chain_id)["state"] == "Released"
+    assert balance_of(token=chain.usdc, address=escrow.payee.wallet) == AMOUNT
+    assert reconcile() == []
+    assert ledger_problems() == []
+
+
+def test_only_one_move_can_wait_for_the_funding(
+    paid_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
+) -> None:
+    funding: list[Callable[[], None]] = []
+    escrow = paid_escrow(funded=funding)
+    escrow_refund(Escrow.objects.get(pk=escrow.pk))
+    with pytest.raises(InvalidTransition):
+        escrow_release(Escrow.objects.get(pk=escrow.pk))
+    with on_commit():
+        for run in funding:
+            run()
+    assert escrow_record(escrow.chain_id)["state"] == "Refunded"
     assert reconcile() == []
     assert ledger_problems() == []
 
