@@ -131,13 +131,15 @@ def purchase_check(service: Service) -> None:
         )
 
 
-def _own(service: Service, payer: str | None) -> None:
+def refuse_own(service: Service, payer: str | None) -> None:
+    """A provider cannot buy from, or open threads on, its own service (checked before
+    payment, so the attempt costs nothing)."""
     if payer is not None and payer.lower() == service.provider.wallet.lower():
         raise ApplicationError("You cannot buy your own service", code="own_service")
 
 
 def purchase_validate(service: Service, body: Any, payer: str | None) -> dict[str, Any]:
-    _own(service, payer)
+    refuse_own(service, payer)
     return {"service": service, "brief": brief_from_body(service, body)}
 
 
@@ -299,6 +301,18 @@ def thread_decline(*, thread: Thread, participant: Participant, reason: str = ""
         threads.move(locked, Thread.Status.CANCELLED, actor=participant, note=note)
     if reason:
         threads.message_note(thread, kind=ThreadMessage.Kind.STATUS, body=note, sender=participant)
+    if role == "buyer":
+        webhook_enqueue(
+            participant=thread.provider,
+            event_type="thread_declined",
+            service=thread.service,
+            payload={
+                "thread_id": thread.public_id,
+                "service_id": thread.service.public_id,
+                "job_id": job.public_id if job is not None else None,
+                "reason": reason,
+            },
+        )
     return Thread.objects.select_related("service", "buyer", "provider").get(pk=thread.pk)
 
 

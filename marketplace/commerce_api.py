@@ -110,6 +110,7 @@ class InquireView(PaidView):
 
     def validate(self, request: Request, payer: str | None, **kwargs: Any) -> Any:
         service = _service(kwargs["service_id"])
+        commerce.refuse_own(service, payer)
         data = validated(InquireInput, request.data)
         brief = data["brief"]
         if brief not in (None, ""):
@@ -202,6 +203,7 @@ class QuoteRequestView(PaidView):
 
     def validate(self, request: Request, payer: str | None, **kwargs: Any) -> Any:
         service = _service(kwargs["service_id"])
+        commerce.refuse_own(service, payer)
         if not service.is_quoted:
             raise ApplicationError(
                 "This service has a fixed price: purchase it directly", code="fixed_price"

@@ -157,6 +157,7 @@ class WebhookDelivery(BaseModel):
         JOB_VERIFIED = "job_verified", "Job verified"
         JOB_DISPUTED = "job_disputed", "Job disputed"
         DISPUTE_RESOLVED = "dispute_resolved", "Dispute resolved"
+        THREAD_DECLINED = "thread_declined", "Thread declined"
         TEST = "test", "Test"
 
     public_id = models.CharField(max_length=24, unique=True, default=_delivery_id, editable=False)

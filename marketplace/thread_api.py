@@ -31,7 +31,14 @@ from marketplace.job_api import (
     same_wallet,
     validated,
 )
-from marketplace.jobs import DISPUTABLE, check_dispute_reason, job_dispute, job_update, job_verify
+from marketplace.jobs import (
+    DISPUTABLE,
+    InvalidJobTransition,
+    check_dispute_reason,
+    job_dispute,
+    job_update,
+    job_verify,
+)
 from marketplace.models import Job, Proposal, Thread, ThreadMessage
 from marketplace.services import parse_price
 from payments.gate import Paid, PaidView, Price
@@ -118,6 +125,26 @@ def thread_summary(thread: Thread) -> dict[str, Any]:
         "created_at": iso(thread.created_at),
         "updated_at": iso(thread.updated_at),
     }
+
+
+def redacted(data: Any) -> Any:
+    """A copy of a response body with every credential's text removed: what may be stored
+    (an Idempotency-Key replay) where a credential must never rest in clear."""
+    if isinstance(data, list):
+        return [redacted(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    copy = {key: redacted(value) for key, value in data.items()}
+    if copy.get("credential") is not None:
+        copy["credential"], copy["redacted"] = None, True
+    return copy
+
+
+def party_response(data: Any, status: int = 200) -> Response:
+    """A response that may show a credential to a party: never stored with it."""
+    response = Response(data, status=status)
+    response.replay_data = redacted(data)  # type: ignore[attr-defined]
+    return response
 
 
 def thread_detail(thread: Thread) -> dict[str, Any]:
@@ -305,7 +332,7 @@ class ThreadDetailView(ThreadPaidView):
     description = "Read a thread"
 
     def perform(self, request: Request, paid: Paid, data: Thread, **kwargs: Any) -> Response:
-        return Response(thread_detail(data))
+        return party_response(thread_detail(data))
 
     @extend_schema(
         operation_id="thread_get",
@@ -337,7 +364,7 @@ class ThreadMessageView(ThreadPaidView):
             text=data["message"],
             upload=data.get("file"),
         )
-        return Response(message_out(data["thread"], message), status=201)
+        return party_response(message_out(data["thread"], message), status=201)
 
     @extend_schema(
         operation_id="thread_message",
@@ -472,7 +499,7 @@ class ThreadVerifyView(ThreadPaidView):
 
     def perform(self, request: Request, paid: Paid, data: Thread, **kwargs: Any) -> Response:
         job_verify(job=_job_of(data), buyer=paid.participant)
-        return Response(thread_detail(thread_get(data.public_id)))
+        return party_response(thread_detail(thread_get(data.public_id)))
 
     @extend_schema(
         operation_id="thread_verify",
@@ -500,12 +527,12 @@ class ThreadDisputeView(PaidView):
         reason = check_dispute_reason(validated(JobDisputeInput, request.data)["reason"])
         job = _job_of(thread)
         if job.status not in DISPUTABLE:
-            raise Conflict(f"job {job.public_id} is {job.status}, cannot be disputed")
+            raise InvalidJobTransition(f"job {job.public_id} is {job.status}, cannot be disputed")
         return {"job": job, "reason": reason}
 
     def perform(self, request: Request, paid: Paid, data: Any, **kwargs: Any) -> Response:
         job = job_dispute(job=data["job"], buyer=paid.participant, reason=data["reason"])
-        return Response(thread_detail(thread_get(job.thread.public_id)))
+        return party_response(thread_detail(thread_get(job.thread.public_id)))
 
     @extend_schema(
         operation_id="thread_dispute",
@@ -531,7 +558,7 @@ class ThreadDeclineView(ThreadPaidView):
         thread = commerce.thread_decline(
             thread=data["thread"], participant=paid.participant, reason=data["reason"]
         )
-        return Response(thread_detail(thread))
+        return party_response(thread_detail(thread))
 
     @extend_schema(
         operation_id="thread_decline",

@@ -290,6 +290,8 @@ def proposal_make(
             f"thread {thread.public_id} is {thread.status}: proposals are closed"
         )
     now = timezone.now()
+    if thread.expires_at and thread.expires_at <= now:  # lapsed, not yet swept
+        raise ThreadExpired(f"Thread {thread.public_id} has expired")
     Proposal.objects.filter(thread=thread, status=Proposal.Status.OPEN).update(
         status=Proposal.Status.SUPERSEDED, updated_at=now
     )

@@ -221,13 +221,19 @@ class PaymentGate:
         )
 
     def _charge_balance(self, price: Price, participant: Participant, data: Any) -> Response:
+        # No work (least of all `prepare`'s costly call) when the balance cannot pay.
+        if balance_of(agent_account(participant)) < price.amount:
+            return self._short(price)
         if type(self.view).prepare is not PaidView.prepare:
-            # Costly work comes before the charge: skip it when the balance cannot pay.
-            if balance_of(agent_account(participant)) < price.amount:
-                return self._short(price)
             data = self.view.prepare(self.request, data)
         try:
             with transaction.atomic():
+                paid = Paid("balance", participant, price.amount)
+                # The work before the charge: it locks its rows (a thread, then its job)
+                # before any ledger account, the order everything else uses (a release locks
+                # its job, then the accounts). Charging first deadlocked a dispute against a
+                # verify on PostgreSQL. A balance spent meanwhile rolls the work back.
+                response = self.view.perform(self.request, paid, data, **self.kwargs)
                 if not price.escrow:
                     ledger_record(
                         kind="charge",
@@ -238,8 +244,7 @@ class PaymentGate:
                         description=price.description,
                         reference={"path": self.request.path},
                     )
-                paid = Paid("balance", participant, price.amount)
-                return self.view.perform(self.request, paid, data, **self.kwargs)
+                return response
         except InsufficientFunds:
             return self._short(price)
 
@@ -397,15 +402,14 @@ class PaymentGate:
                         code="payment_already_used",
                         status=409,
                     )
-                if not price.escrow:
-                    ledger_record(
-                        kind="x402_payment",
-                        idempotency_key=f"x402:{payment.public_id}",
-                        postings=_postings(price, WORLD, payment.amount, participant),
-                        description=price.description,
-                        reference={"payment": payment.public_id, "tx": payment.tx_hash},
-                    )
+                # Recorded after the work, as a balance charge is (the lock order: its rows,
+                # then the ledger's accounts), except a deposit: its answer reads the balance.
+                deposit = price.destination is None
+                if not price.escrow and deposit:
+                    self._record_x402(price, payment, participant)
                 response = self.view.perform(self.request, paid, data, **self.kwargs)
+                if not price.escrow and not deposit:
+                    self._record_x402(price, payment, participant)
         except ApplicationError as exc:
             if exc.code in ("payment_already_used",):
                 raise
@@ -422,6 +426,15 @@ class PaymentGate:
         response["X-PAYMENT-RESPONSE"] = receipt
         response["PAYMENT-RESPONSE"] = receipt
         return response
+
+    def _record_x402(self, price: Price, payment: X402Payment, participant: Participant) -> None:
+        ledger_record(
+            kind="x402_payment",
+            idempotency_key=f"x402:{payment.public_id}",
+            postings=_postings(price, WORLD, payment.amount, participant),
+            description=price.description,
+            reference={"payment": payment.public_id, "tx": payment.tx_hash},
+        )
 
 
 def _postings(price: Price, source: str, amount: int, participant: Participant) -> list[Posting]:
@@ -480,7 +493,8 @@ def idempotent(request: Request, scope: str, handler: Callable[[], Response]) ->
 
     A concurrent repeat gets 409, the same key with a different request 422. Responses that
     invite a retry (402, 202 pending, 409, 429) and server errors are not kept, so the key
-    can be used again for that retry.
+    can be used again for that retry. A view may set `response.replay_data`, what to keep
+    instead of `response.data`: a copy with secrets it must not store (credentials) removed.
     """
     key = request.headers.get("Idempotency-Key")
     if key is None:
@@ -526,7 +540,7 @@ def idempotent(request: Request, scope: str, handler: Callable[[], Response]) ->
         IdempotencyRecord.objects.filter(pk=record.pk).update(
             status=IdempotencyRecord.Status.COMPLETED,
             response_status=response.status_code,
-            response_body=json.dumps(response.data).encode(),
+            response_body=json.dumps(getattr(response, "replay_data", response.data)).encode(),
             response_headers={
                 name: value
                 for name, value in response.items()

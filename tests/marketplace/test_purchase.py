@@ -216,15 +216,21 @@ def test_an_automated_purchase_holds_an_escrow_and_dispatches_the_job(
 
 
 def test_an_x402_automated_purchase_pays_the_escrow_contract(
-    api: Client, chain: Any, funded_payer: Callable[..., Any], provider_server: Provider
+    api: Client,
+    chain: Any,
+    funded_payer: Callable[..., Any],
+    provider_server: Provider,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     service = service_at(provider_server, service_type=ServiceType.AUTOMATED_SERVICE)
     payer = funded_payer(5 * PRICE)
     challenge = buy(api, service, {})
     assert challenge.json()["accepts"][0]["payTo"] == chain.escrow
     header, value = payment_header(challenge, payer, version=1)
-    response = buy(api, service, {}, **{header: value})
+    with django_capture_on_commit_callbacks(execute=True):  # the escrow's funding call
+        response = buy(api, service, {}, **{header: value})
     assert response.status_code == 201, response.content
+    assert Job.objects.get().escrow.status == Escrow.Status.HELD
     assert chain_balance(token=chain.usdc, address=payer.address) == 5 * PRICE - PRICE - FEE
     assert ledger_problems() == []
     assert reconcile() == []
