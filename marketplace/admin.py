@@ -185,7 +185,7 @@ class ResolutionForm(forms.Form):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin):
+class DisputeAdmin(ReadOnlyAdmin):
     """Disputed jobs: read the whole thread, then release, refund or split with a note.
 
     The job itself is never edited here; a resolution goes through `job_resolve_dispute`
@@ -250,21 +250,12 @@ class DisputeAdmin(admin.ModelAdmin):
     def disputed_since(self, obj: Dispute) -> Any:
         return getattr(obj, "disputed_at", None)
 
-    # --- permissions: never added, edited or deleted as a model -------------------------
+    # --- permissions: never added, edited or deleted as a model (ReadOnlyAdmin) ---------
     def has_resolve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("marketplace.change_job")
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("marketplace.view_job") or self.has_resolve_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     # --- the page: the job, its thread, and the resolution form -------------------------
     def change_view(

@@ -224,8 +224,7 @@ class PaymentGate:
         # No work (least of all `prepare`'s costly call) when the balance cannot pay.
         if balance_of(agent_account(participant)) < price.amount:
             return self._short(price)
-        if type(self.view).prepare is not PaidView.prepare:
-            data = self.view.prepare(self.request, data)
+        data = self.view.prepare(self.request, data)
         try:
             with transaction.atomic():
                 paid = Paid("balance", participant, price.amount)
