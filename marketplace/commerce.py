@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import transaction
 from django.utils import timezone
@@ -150,35 +150,35 @@ def data_api_fetch(order: dict[str, Any]) -> dict[str, Any]:
     service: Service = order["service"]
     if _escrowed(service):
         return order
-    job_id = new_public_id("job")
+    job_id, thread_id = new_public_id("job"), new_public_id("thr")
     answer = data_api_call(
         service=service,
         payload={
             "job_id": job_id,
             "service_id": service.public_id,
             "service_name": service.name,
-            "thread_id": None,
+            "thread_id": thread_id,
             "brief": order["brief"],
-            "callback_url": None,
+            "callback_url": None,  # the answer is the delivery
             "deadline": None,
         },
     )
-    if answer.ok:
-        problem = schema_error(service.deliverable_schema, answer.result)
-        if problem is not None:
-            answer = type(answer)(
-                False,
-                None,
-                f"The provider's answer does not match its schema: {problem}",
-                "provider_error",
-            )
     if not answer.ok:
-        raise ApplicationError(
-            f"{answer.error}. You were not charged.",
-            code=answer.code,
-            status=504 if answer.code == "provider_timeout" else 502,
+        _not_charged(answer.error, answer.code)
+    problem = schema_error(service.deliverable_schema, answer.result)
+    if problem is not None:
+        _not_charged(
+            f"The provider's answer does not match its schema: {problem}", "provider_error"
         )
-    return {**order, "job_id": job_id, "result": answer.result}
+    return {**order, "job_id": job_id, "thread_id": thread_id, "result": answer.result}
+
+
+def _not_charged(error: str, code: str) -> NoReturn:
+    raise ApplicationError(
+        f"{error}. You were not charged.",
+        code=code,
+        status=504 if code == "provider_timeout" else 502,
+    )
 
 
 # --- paid: turning money into a job -----------------------------------------------------
@@ -208,6 +208,7 @@ def purchase_perform(order: dict[str, Any], paid: Paid) -> Job:
             brief=order["brief"],
             result=order["result"],
             public_id=order["job_id"],
+            thread_id=order["thread_id"],
         )
     job_id = new_public_id("job")
     escrow = _escrow(

@@ -287,12 +287,18 @@ def job_cancel(*, job: Job, actor: Participant | None, reason: str = "") -> Job:
 
 @transaction.atomic
 def job_record_instant(
-    *, service: Service, buyer: Participant, brief: Any, result: Any, public_id: str
+    *,
+    service: Service,
+    buyer: Participant,
+    brief: Any,
+    result: Any,
+    public_id: str,
+    thread_id: str,
 ) -> Job:
     """A data API call that already answered: the job is created, completed with the
     provider's result as its deliverables, and verified at once (its thread too). The money
     was taken by the payment gate (provider share and fee), so there is no escrow."""
-    thread = thread_for_purchase(service=service, buyer=buyer, brief=brief)
+    thread = thread_for_purchase(service=service, buyer=buyer, brief=brief, public_id=thread_id)
     job = job_create(
         service=service, buyer=buyer, brief=brief, escrow=None, thread=thread, public_id=public_id
     )

@@ -132,7 +132,13 @@ def _erase_credentials(thread: Thread, now: datetime) -> None:
 
 # --- opening ----------------------------------------------------------------------------
 def _create(
-    *, service: Service, buyer: Participant, brief: Any, status: str, quote: bool
+    *,
+    service: Service,
+    buyer: Participant,
+    brief: Any,
+    status: str,
+    quote: bool,
+    public_id: str | None = None,
 ) -> Thread:
     thread = Thread(
         service=service,
@@ -142,6 +148,8 @@ def _create(
         brief=brief,
         expires_at=timezone.now() + INQUIRY_TTL if status == S.INQUIRY else None,
     )
+    if public_id is not None:
+        thread.public_id = public_id
     if quote:
         thread.quote_id = new_public_id("qt")
     thread.save()
@@ -177,9 +185,18 @@ def thread_open(
     return thread
 
 
-def thread_for_purchase(*, service: Service, buyer: Participant, brief: Any) -> Thread:
+def thread_for_purchase(
+    *, service: Service, buyer: Participant, brief: Any, public_id: str | None = None
+) -> Thread:
     """The thread of a fixed-price purchase: paid already, so it starts accepted."""
-    return _create(service=service, buyer=buyer, brief=brief, status=S.ACCEPTED, quote=False)
+    return _create(
+        service=service,
+        buyer=buyer,
+        brief=brief,
+        status=S.ACCEPTED,
+        quote=False,
+        public_id=public_id,
+    )
 
 
 # --- messages ---------------------------------------------------------------------------

@@ -86,11 +86,12 @@ def test_the_data_api_request_is_a_signed_job_dispatch_with_the_brief(
 ) -> None:
     service = service_at(provider_server)
     _, key = buyer_with_balance()
-    job_id = buy(api, service, {"city": "Porto"}, HTTP_X_BALANCE_AUTH=key).json()["job_id"]
+    body = buy(api, service, {"city": "Porto"}, HTTP_X_BALANCE_AUTH=key).json()
     event = json.loads(provider_server.received[0].body)
-    assert (event["type"], event["job_id"], event["brief"]) == (
+    assert (event["type"], event["job_id"], event["thread_id"], event["brief"]) == (
         "job_dispatch",
-        job_id,
+        body["job_id"],
+        body["thread_id"],
         {"city": "Porto"},
     )
     assert provider_server.received[0].headers["X-Webhook-Signature"].startswith("sha256=")
