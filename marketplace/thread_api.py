@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -97,11 +97,21 @@ def message_out(thread: Thread, message: ThreadMessage) -> dict[str, Any]:
     return out
 
 
+LIVE_PROPOSALS = (Proposal.Status.OPEN, Proposal.Status.ACCEPTED)
+
+
+def _live_proposal(thread: Thread) -> Proposal | None:
+    """The open proposal, else the accepted one (prefetched as `live_proposals` in lists)."""
+    live = getattr(thread, "live_proposals", None)
+    if live is None:
+        live = list(thread.proposals.filter(status__in=LIVE_PROPOSALS))
+    by_status = {p.status: p for p in live}
+    return by_status.get(Proposal.Status.OPEN) or by_status.get(Proposal.Status.ACCEPTED)
+
+
 def thread_summary(thread: Thread) -> dict[str, Any]:
-    proposal = threads.open_proposal(thread) or (
-        Proposal.objects.filter(thread=thread, status=Proposal.Status.ACCEPTED).first()
-    )
-    job = Job.objects.filter(thread=thread).only("public_id", "status").first()
+    job = getattr(thread, "job", None)  # the reverse one-to-one: None before acceptance
+    count = getattr(thread, "message_count", None)
     return {
         "thread_id": thread.public_id,
         "status": thread.status,
@@ -113,14 +123,10 @@ def thread_summary(thread: Thread) -> dict[str, Any]:
         "provider_wallet": thread.provider.wallet,
         "quote_id": thread.quote_id,
         "brief": thread.brief,
-        "proposal": proposal_out(proposal),
+        "proposal": proposal_out(_live_proposal(thread)),
         "job_id": job.public_id if job else None,
         "job_status": job.status if job else None,
-        "message_count": (
-            thread.message_count  # type: ignore[attr-defined]
-            if hasattr(thread, "message_count")
-            else thread.messages.count()
-        ),
+        "message_count": count if count is not None else thread.messages.count(),
         "expires_at": iso(thread.expires_at),
         "created_at": iso(thread.created_at),
         "updated_at": iso(thread.updated_at),
@@ -298,7 +304,15 @@ class ThreadListView(PaidView):
         found = (
             _threads()
             .filter(Q(buyer=caller) | Q(provider=caller))
+            .select_related("job")
             .annotate(message_count=Count("messages"))
+            .prefetch_related(
+                Prefetch(
+                    "proposals",
+                    queryset=Proposal.objects.filter(status__in=LIVE_PROPOSALS),
+                    to_attr="live_proposals",
+                )
+            )
         )
         if "status" in data:
             found = found.filter(status=data["status"])

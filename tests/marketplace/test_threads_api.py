@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from marketplace import commerce, threads
@@ -428,6 +429,24 @@ def test_the_list_filters_by_status_and_refuses_an_unknown_one(api: Client) -> N
     assert listed("?status=accepted") == []
     assert sorted(listed("")) == sorted([deal.thread_id, second])
     assert_error(api.get("/v1/threads?status=nonsense", **buyer.by_key), 400, "invalid_request")
+
+
+def test_listing_threads_costs_the_same_queries_for_many_threads(api: Client) -> None:
+    buyer = agent()
+
+    def queries_for_list() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert api.get("/v1/threads", **buyer.by_key).status_code == 200
+        return len(ctx.captured_queries)
+
+    seller = provider()
+    assert inquire(api, quoted_service(seller), buyer).status_code == 201
+    few = queries_for_list()
+    for _ in range(4):
+        deal_service = quoted_service(seller)
+        thread_id = inquire(api, deal_service, buyer).json()["thread_id"]
+        post(api, f"/v1/threads/{thread_id}/propose", {"price": "3"}, **seller.by_key)
+    assert queries_for_list() == few
 
 
 def test_the_list_pages_with_limit_and_offset(api: Client) -> None:
