@@ -53,6 +53,7 @@ class PurchaseView(PaidView):
 
     endpoint_price = "the service's agent price"
     endpoint_auth = "x402, or balance except for human services"
+    check_balance_first = True
     parser_classes = [JSONParser, TextBriefParser]
 
     def price(self, request: Request, **kwargs: Any) -> Price:

@@ -365,6 +365,7 @@ class ThreadMessageView(ThreadPaidView):
 
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     description = "Post a thread message"
+    check_balance_first = True  # an attachment is stored before the charge
 
     def validate(self, request: Request, payer: str | None, **kwargs: Any) -> Any:
         thread = super().validate(request, payer, **kwargs)

@@ -111,6 +111,10 @@ class PaidView(APIView):
 
     endpoint_auth = "x402 or balance"
     accepts_api_key = False
+    # Balance payments: check the balance covers the price before `prepare` and `perform`,
+    # for views whose work is costly or leaves traces outside the database (a provider's
+    # call, a stored file). Otherwise a short balance is found by the charge itself.
+    check_balance_first = False
 
     def price(self, request: Request, **kwargs: Any) -> Price:
         raise NotImplementedError
@@ -221,8 +225,8 @@ class PaymentGate:
         )
 
     def _charge_balance(self, price: Price, participant: Participant, data: Any) -> Response:
-        # No work (least of all `prepare`'s costly call) when the balance cannot pay.
-        if balance_of(agent_account(participant)) < price.amount:
+        # No costly work (a provider's call, a stored file) when the balance cannot pay.
+        if self.view.check_balance_first and balance_of(agent_account(participant)) < price.amount:
             return self._short(price)
         data = self.view.prepare(self.request, data)
         try:
@@ -242,6 +246,7 @@ class PaymentGate:
                         ),
                         description=price.description,
                         reference={"path": self.request.path},
+                        savepoint=False,  # a short balance rolls this whole block back
                     )
                 return response
         except InsufficientFunds:

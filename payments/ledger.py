@@ -3,30 +3,39 @@
 A transaction is a list of postings (from one account to another); it is written in one
 database transaction with entries that sum to zero, under an idempotency key, and every
 account change is a conditional `UPDATE … SET balance = balance + delta` that refuses to take
-a non-negative account below zero. Accounts are updated in id order, so two transactions
+a non-negative account below zero. Accounts are updated in code order, so two transactions
 touching the same accounts always lock them in the same order and cannot deadlock.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction, Participant
 from the402.lib.errors import ApplicationError, Conflict
 
-# The overdraft rule in one statement: the balance moves only if it stays >= 0.
+# The overdraft rule in one statement: the balance moves only if it stays >= 0. It finds
+# the account by code and returns its id, so the hot path needs no look-up first.
 _MOVE_BALANCE = (
     f"UPDATE {LedgerAccount._meta.db_table} SET balance = balance + %s "  # noqa: S608
-    "WHERE id = %s AND (allow_negative OR balance + %s >= 0)"
+    "WHERE code = %s AND (allow_negative OR balance + %s >= 0) RETURNING id"
 )
 _INSERT_ENTRY = (
     f"INSERT INTO {LedgerEntry._meta.db_table} "  # noqa: S608
     "(transaction_id, account_id, amount, created_at) VALUES (%s, %s, %s, %s)"
+)
+# The transaction row, unless its idempotency key is taken (then nothing, and no error that
+# would need a savepoint to survive). `{json}` is the JSON parameter's placeholder.
+_INSERT_TRANSACTION = (
+    f"INSERT INTO {LedgerTransaction._meta.db_table} "  # noqa: S608
+    "(kind, idempotency_key, description, reference, created_at) "
+    "VALUES (%s, %s, %s, {json}, %s) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
 )
 
 WORLD = "world:chain"  # USDC that came in from (or went out to) the chain
@@ -61,26 +70,55 @@ _KINDS: dict[str, tuple[str, bool]] = {
 }
 
 
-def _account_ids(codes: list[str]) -> dict[str, int]:
-    """Ids of the accounts with these codes, created on first use (one query when they exist)."""
-    found = dict(LedgerAccount.objects.filter(code__in=codes).values_list("code", "pk"))
-    for code in codes:
-        if code not in found:
-            prefix, _, rest = code.partition(":")
-            kind, allow_negative = _KINDS[prefix]
-            participant = (
-                Participant.objects.get(public_id=rest) if prefix in ("agent", "provider") else None
-            )
-            account, _ = LedgerAccount.objects.get_or_create(
-                code=code,
-                defaults={
-                    "kind": kind,
-                    "allow_negative": allow_negative,
-                    "participant": participant,
-                },
-            )
-            found[code] = account.pk
-    return found
+def _account_create(code: str) -> None:
+    """Create the account `code` if it does not exist (accounts appear on first use)."""
+    prefix, _, rest = code.partition(":")
+    kind, allow_negative = _KINDS[prefix]
+    participant = (
+        Participant.objects.get(public_id=rest) if prefix in ("agent", "provider") else None
+    )
+    LedgerAccount.objects.get_or_create(
+        code=code,
+        defaults={"kind": kind, "allow_negative": allow_negative, "participant": participant},
+    )
+
+
+def _move(cursor: Any, code: str, delta: int) -> int:
+    """Apply `delta` to the account `code` (created on first use); its id. Raises
+    InsufficientFunds when the account would go below zero."""
+    cursor.execute(_MOVE_BALANCE, [delta, code, delta])
+    row = cursor.fetchone()
+    if row is None and not LedgerAccount.objects.filter(code=code).exists():
+        _account_create(code)
+        cursor.execute(_MOVE_BALANCE, [delta, code, delta])
+        row = cursor.fetchone()
+    if row is None:
+        raise InsufficientFunds(f"{code} holds less than {-delta} µUSDC", extra={"account": code})
+    return int(row[0])
+
+
+def _insert_transaction(
+    cursor: Any, *, kind: str, idempotency_key: str, description: str, reference: dict[str, Any]
+) -> LedgerTransaction | None:
+    """The new transaction row, or None if the idempotency key is already recorded."""
+    sql = _INSERT_TRANSACTION.format(
+        json="%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    )
+    now = timezone.now()
+    cursor.execute(sql, [kind, idempotency_key, description, json.dumps(reference), now])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    record = LedgerTransaction(
+        pk=row[0],
+        kind=kind,
+        idempotency_key=idempotency_key,
+        description=description,
+        reference=reference,
+        created_at=now,
+    )
+    record._state.adding, record._state.db = False, connection.alias
+    return record
 
 
 def _deltas(postings: list[Posting]) -> dict[str, int]:
@@ -102,42 +140,38 @@ def ledger_record(
     postings: list[Posting],
     description: str = "",
     reference: dict[str, Any] | None = None,
+    savepoint: bool = True,
 ) -> LedgerTransaction:
     """Record a movement of money once; a repeat with the same key returns the first.
 
     Raises `InsufficientFunds` (and writes nothing) when an account would go below zero.
+    `savepoint=False`, inside the caller's transaction: the caller rolls its whole
+    transaction back when this raises (as the payment gate does), which spares the hottest
+    path a savepoint's two round trips.
     """
     deltas = _deltas(postings)
-    with transaction.atomic():
-        account_ids = _account_ids(list(deltas))
-        try:
-            with transaction.atomic():
-                record = LedgerTransaction.objects.create(
-                    kind=kind,
-                    idempotency_key=idempotency_key,
-                    description=description[:300],
-                    reference=reference or {},
-                )
-        except IntegrityError:
+    # Plain SQL on the hottest money path (every balance-paid request runs it): three kinds
+    # of statement, no look-ups, no savepoint; the conditional update is the whole
+    # overdraft rule. Accounts are updated in code order, so two transactions touching the
+    # same accounts lock them in the same order and cannot deadlock.
+    with transaction.atomic(savepoint=savepoint), connection.cursor() as cursor:
+        record = _insert_transaction(
+            cursor,
+            kind=kind,
+            idempotency_key=idempotency_key,
+            description=description[:300],
+            reference=reference or {},
+        )
+        if record is None:
             # Recorded before (a retry), or by a concurrent request with the same key.
             existing = LedgerTransaction.objects.get(idempotency_key=idempotency_key)
             return _same_or_conflict(existing, deltas)
-        with connection.cursor() as cursor:
-            # Plain SQL on the hottest money path (every balance-paid request runs it): the
-            # conditional update is the whole overdraft rule, and the ORM cost more than the
-            # statements themselves.
-            for code, account_id in sorted(account_ids.items(), key=lambda item: item[1]):
-                delta = deltas[code]
-                cursor.execute(_MOVE_BALANCE, [delta, account_id, delta])
-                if cursor.rowcount != 1:
-                    raise InsufficientFunds(
-                        f"{code} holds less than {-delta} µUSDC", extra={"account": code}
-                    )
-            now = timezone.now()
-            cursor.executemany(
-                _INSERT_ENTRY,
-                [(record.pk, account_ids[code], delta, now) for code, delta in deltas.items()],
-            )
+        account_ids = {code: _move(cursor, code, deltas[code]) for code in sorted(deltas)}
+        now = timezone.now()
+        cursor.executemany(
+            _INSERT_ENTRY,
+            [(record.pk, account_ids[code], delta, now) for code, delta in deltas.items()],
+        )
     return record
 
 
@@ -154,4 +188,5 @@ def _same_or_conflict(existing: LedgerTransaction, deltas: dict[str, int]) -> Le
 
 
 def balance_of(code: str) -> int:
-    return LedgerAccount.objects.filter(code=code).values_list("balance", flat=True).first() or 0
+    balances = LedgerAccount.objects.filter(code=code).values_list("balance", flat=True)
+    return next(iter(balances), 0)
