@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from marketplace import api, commerce_api, job_api, provider_api, thread_api
+from marketplace import api, commerce_api, demo_provider, job_api, provider_api, thread_api
 
 urlpatterns = [
+    # The demo providers' webhooks (devnet only; 404 elsewhere): makes the demo catalog work.
+    path("demo/provider", demo_provider.demo_provider_webhook, name="demo-provider"),
     path("v1/services", provider_api.ServiceCreateView.as_view(), name="service-create"),
     path("v1/services/catalog", api.CatalogView.as_view(), name="catalog"),
     path("v1/discover", api.DiscoverView.as_view(), name="discover"),

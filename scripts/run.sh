@@ -21,7 +21,13 @@ if [ "$NETWORK" = devnet ]; then
     $PY manage.py devnet start
 fi
 $PY manage.py migrate --no-input -v 0
-$PY manage.py seed_demo --if-empty
+if [ "$NETWORK" = devnet ]; then
+    # The demo providers answer through the built-in demo provider, so the demo catalog
+    # can be bought from end to end.
+    $PY manage.py seed_demo --if-empty --webhook-url "http://127.0.0.1:${PORT}/demo/provider"
+else
+    $PY manage.py seed_demo --if-empty
+fi
 $PY manage.py setup_schedules
 
 $PY manage.py qcluster &

@@ -11,7 +11,7 @@ from marketplace.demo_data import PROVIDERS, SERVICES, DemoService
 from marketplace.models import PricingModel, Service
 from marketplace.services import parse_price, service_create
 from payments.models import Participant
-from payments.services import participant_create
+from payments.services import participant_create, participant_update
 from payments.wallets import normalize_address
 
 
@@ -28,9 +28,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="Do nothing when any service is listed"
         )
+        parser.add_argument(
+            "--webhook-url",
+            default="",
+            help="Point the demo providers' webhooks here (the built-in demo provider, "
+            "/demo/provider on devnet), even when the catalog is already there",
+        )
 
     @transaction.atomic
-    def handle(self, *args: Any, if_empty: bool = False, **options: Any) -> None:
+    def handle(
+        self, *args: Any, if_empty: bool = False, webhook_url: str = "", **options: Any
+    ) -> None:
+        if webhook_url:
+            self._point_webhooks(webhook_url)
         if if_empty and Service.objects.exists():
             self.stdout.write("The catalog is not empty; leaving it as it is.")
             return
@@ -46,6 +56,8 @@ class Command(BaseCommand):
                     description=entry["description"],
                 )
             providers[entry["key"]] = participant
+        if webhook_url:
+            self._point_webhooks(webhook_url)
 
         existing = set(
             Service.objects.filter(provider__in=providers.values()).values_list(
@@ -77,3 +89,9 @@ class Command(BaseCommand):
             f"Demo catalog: {len(providers)} providers, {created} services created, "
             f"{len(SERVICES) - created} already present."
         )
+
+    def _point_webhooks(self, url: str) -> None:
+        wallets = [normalize_address(entry["wallet"]) for entry in PROVIDERS]
+        for participant in Participant.objects.filter(wallet__in=wallets):
+            if participant.webhook_url != url:
+                participant_update(participant=participant, webhook_url=url)
