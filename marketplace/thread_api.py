@@ -511,6 +511,7 @@ class ThreadVerifyView(ThreadPaidView):
 
     roles = ("buyer",)
     description = "Verify a delivery"
+    endpoint_auth = "X-API-Key (the thread's buyer), or $0.001 x402 from the buyer's wallet"
 
     def perform(self, request: Request, paid: Paid, data: Thread, **kwargs: Any) -> Response:
         job_verify(job=_job_of(data), buyer=paid.participant)
