@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from marketplace.jobs import job_update
 from marketplace.models import Job, PricingModel, ServiceType, Thread, WebhookDelivery
 from payments.chain.usdc import balance_of as chain_balance
 from payments.escrow import provider_account
@@ -316,3 +317,31 @@ def test_a_provider_cannot_buy_its_own_service(api: Client, provider_server: Pro
     response = buy(api, service, {}, HTTP_X_BALANCE_AUTH=key)
     assert (response.status_code, response.json()["code"]) == (400, "own_service")
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_job_completed_before_its_escrow_is_funded_is_paid_once_funded(
+    api: Client,
+    chain: Any,
+    funded_payer: Callable[..., Any],
+    provider_server: Provider,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    service = service_at(provider_server, service_type=ServiceType.AUTOMATED_SERVICE)
+    payer = funded_payer(5 * PRICE)
+    header, value = payment_header(buy(api, service, {}), payer, version=2)
+    with django_capture_on_commit_callbacks(execute=False) as funding:
+        response = buy(api, service, {}, **{header: value})
+    assert response.status_code == 201, response.content
+    job = Job.objects.get(public_id=response.json()["job_id"])
+    assert job.escrow.status == Escrow.Status.PENDING  # `fund` not mined yet
+    # An automated provider that finishes within the block: the job moves on at once.
+    job = job_update(job=job, provider=service.provider, status="completed", deliverables={})
+    assert job.status == Job.Status.RELEASED
+    assert Escrow.objects.get(pk=job.escrow_id).deferred == Escrow.Status.RELEASED
+    with django_capture_on_commit_callbacks(execute=True):
+        for run in funding:
+            run()
+    assert Escrow.objects.get(pk=job.escrow_id).status == Escrow.Status.RELEASED
+    assert chain_balance(token=chain.usdc, address=service.provider.wallet) == PRICE
+    assert ledger_problems() == []
+    assert reconcile() == []
