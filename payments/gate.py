@@ -497,8 +497,9 @@ def idempotent(request: Request, scope: str, handler: Callable[[], Response]) ->
 
     A concurrent repeat gets 409, the same key with a different request 422. Responses that
     invite a retry (402, 202 pending, 409, 429) and server errors are not kept, so the key
-    can be used again for that retry. A view may set `response.replay_data`, what to keep
-    instead of `response.data`: a copy with secrets it must not store (credentials) removed.
+    can be used again for that retry, and so are non-JSON answers (a file download). A view
+    may set `response.replay_data`, what to keep instead of `response.data`: a copy with
+    secrets it must not store (credentials) removed.
     """
     key = request.headers.get("Idempotency-Key")
     if key is None:
@@ -540,7 +541,12 @@ def idempotent(request: Request, scope: str, handler: Callable[[], Response]) ->
     except BaseException:
         record.delete()
         raise
-    if response.status_code in _STORED_STATUSES and response.status_code not in _NOT_STORED:
+    storable = isinstance(response, Response)  # a JSON answer, not a file download
+    if (
+        storable
+        and response.status_code in _STORED_STATUSES
+        and response.status_code not in _NOT_STORED
+    ):
         IdempotencyRecord.objects.filter(pk=record.pk).update(
             status=IdempotencyRecord.Status.COMPLETED,
             response_status=response.status_code,

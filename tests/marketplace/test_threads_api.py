@@ -666,6 +666,19 @@ def test_an_attachment_is_uploaded_and_the_other_party_downloads_it(api: Client)
     assert "spec.pdf" in download["Content-Disposition"]
 
 
+def test_a_paid_download_with_an_idempotency_key_is_served_and_not_stored(
+    api: Client,
+) -> None:
+    deal = open_deal(api)
+    assert upload(api, deal, deal.buyer, b"%PDF-1.4 spec").status_code == 201
+    url = detail(api, deal, deal.buyer)["messages"][-1]["attachment"]["url"]
+    deposit(deal.seller.participant, ONE)
+    download = api.get(url, HTTP_IDEMPOTENCY_KEY="dl-1", **deal.seller.by_balance)
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"%PDF-1.4 spec"
+    assert not IdempotencyRecord.objects.filter(key="dl-1").exists()
+
+
 def test_a_file_over_the_limit_is_refused_with_a_json_400(
     api: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
