@@ -34,6 +34,7 @@ from payments.escrow import escrow_refund, escrow_release, escrow_split
 from payments.models import Escrow, Participant
 from the402.lib import money
 from the402.lib.errors import ApplicationError, Conflict
+from the402.lib.states import cas_move
 from the402.lib.urls import public_base_url
 
 logger = logging.getLogger(__name__)
@@ -70,23 +71,15 @@ def _locked(job: Job) -> Job:
 
 def _move(job: Job, to: str, *, actor: Participant | None, note: str) -> Job:
     """Move a job (call while holding select_for_update on it): compare-and-swap plus audit
-    row. Also sets `job.status` on the instance."""
-    if to not in TRANSITIONS.get(job.status, frozenset()):
-        raise InvalidJobTransition(f"job {job.public_id} is {job.status}, cannot become {to}")
+    row; its thread follows."""
     now = timezone.now()
-    fields: dict[str, Any] = {"status": to, "updated_at": now}
-    if to == S.COMPLETED:
-        fields["completed_at"] = now
-    elif to == S.VERIFIED:
-        fields["verified_at"] = now
-    moved = Job.objects.filter(pk=job.pk, status=job.status).update(**fields)
-    if moved != 1:
-        raise InvalidJobTransition(f"job {job.public_id} was moved by another request")
-    JobTransition.objects.create(
-        job=job, from_status=job.status, to_status=to, actor=actor, note=note[:300]
+    stamps = {S.COMPLETED: {"completed_at": now}, S.VERIFIED: {"verified_at": now}}
+    previous = cas_move(
+        job, to, transitions=TRANSITIONS, error=InvalidJobTransition, fields=stamps.get(to)
     )
-    for name, value in fields.items():
-        setattr(job, name, value)
+    JobTransition.objects.create(
+        job=job, from_status=previous, to_status=to, actor=actor, note=note[:300]
+    )
     thread_follow_job(job, actor=actor)
     return job
 

@@ -30,6 +30,7 @@ from payments.models import Participant
 from the402.lib import money
 from the402.lib.errors import ApplicationError, Conflict, NotFound
 from the402.lib.ids import new_public_id
+from the402.lib.states import cas_move
 
 logger = logging.getLogger(__name__)
 
@@ -87,22 +88,17 @@ def lock_thread(thread: Thread) -> Thread:
 def move(thread: Thread, to: str, *, actor: Participant | None, note: str = "") -> Thread:
     """Move a thread (inside a transaction, holding its lock or its job's): compare-and-swap
     plus audit row; erases credentials when the thread is done."""
-    if to not in TRANSITIONS.get(thread.status, frozenset()):
-        raise InvalidThreadTransition(
-            f"thread {thread.public_id} is {thread.status}, cannot become {to}"
-        )
-    now = timezone.now()
-    fields: dict[str, Any] = {"status": to, "updated_at": now}
-    if to not in OPEN:
-        fields["expires_at"] = None
-    moved = Thread.objects.filter(pk=thread.pk, status=thread.status).update(**fields)
-    if moved != 1:
-        raise InvalidThreadTransition(f"thread {thread.public_id} was moved by another request")
-    ThreadTransition.objects.create(
-        thread=thread, from_status=thread.status, to_status=to, actor=actor, note=note[:300]
+    previous = cas_move(
+        thread,
+        to,
+        transitions=TRANSITIONS,
+        error=InvalidThreadTransition,
+        fields=None if to in OPEN else {"expires_at": None},
     )
-    for name, value in fields.items():
-        setattr(thread, name, value)
+    ThreadTransition.objects.create(
+        thread=thread, from_status=previous, to_status=to, actor=actor, note=note[:300]
+    )
+    now = thread.updated_at
     if to in DONE:
         _erase_credentials(thread, now)
     if to in CLOSED:

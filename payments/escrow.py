@@ -32,6 +32,7 @@ from payments.ledger import PLATFORM_FEES, WORLD, Posting, agent_account, ledger
 from payments.models import ChainCall, Escrow, EscrowTransition, Participant, X402Payment
 from the402.lib.errors import ApplicationError, Conflict
 from the402.lib.ids import new_public_id
+from the402.lib.states import cas_move
 
 logger = logging.getLogger(__name__)
 
@@ -81,17 +82,10 @@ def split_parts(escrow: Escrow, payee_amount: int) -> tuple[int, int, int]:
 
 def _move(escrow: Escrow, to: str, reason: str) -> Escrow:
     """Move an escrow's state (call inside a transaction): compare-and-swap plus audit row."""
-    if to not in TRANSITIONS.get(escrow.status, frozenset()):
-        raise InvalidTransition(f"escrow {escrow.public_id} is {escrow.status}, cannot become {to}")
-    moved = Escrow.objects.filter(pk=escrow.pk, status=escrow.status).update(
-        status=to, updated_at=timezone.now()
-    )
-    if moved != 1:
-        raise InvalidTransition(f"escrow {escrow.public_id} was moved by another request")
+    previous = cas_move(escrow, to, transitions=TRANSITIONS, error=InvalidTransition)
     EscrowTransition.objects.create(
-        escrow=escrow, from_status=escrow.status, to_status=to, reason=reason[:300]
+        escrow=escrow, from_status=previous, to_status=to, reason=reason[:300]
     )
-    escrow.status = to
     return escrow
 
 
