@@ -182,18 +182,31 @@ def _not_charged(error: str, code: str) -> NoReturn:
 
 
 # --- paid: turning money into a job -----------------------------------------------------
-def _escrow(paid: Paid, *, payee: Participant, amount: int, fee: int, reference: str) -> Escrow:
+def _escrowed_job(paid: Paid, *, thread: Thread, amount: int, fee: int) -> Job:
+    """The paid job of a thread, its money held in escrow: The402Escrow when paid by x402,
+    the ledger when paid from a balance (which raises InsufficientFunds: the gate answers
+    402). Not dispatched yet."""
+    job_id = new_public_id("job")
     terms: dict[str, Any] = {
         "payer": paid.participant,
-        "payee": payee,
+        "payee": thread.provider,
         "amount": amount,
         "fee": fee,
         "expires_at": timezone.now() + ESCROW_TTL,
-        "reference": reference,
+        "reference": job_id,
     }
     if paid.payment is not None:
-        return escrow_open_on_chain(payment=paid.payment, **terms)
-    return escrow_open_ledger(**terms)  # raises InsufficientFunds: the gate answers 402
+        escrow = escrow_open_on_chain(payment=paid.payment, **terms)
+    else:
+        escrow = escrow_open_ledger(**terms)
+    return job_create(
+        service=thread.service,
+        buyer=thread.buyer,
+        brief=thread.brief,
+        escrow=escrow,
+        thread=thread,
+        public_id=job_id,
+    )
 
 
 @transaction.atomic
@@ -210,26 +223,13 @@ def purchase_perform(order: dict[str, Any], paid: Paid) -> Job:
             public_id=order["job_id"],
             thread_id=order["thread_id"],
         )
-    job_id = new_public_id("job")
-    escrow = _escrow(
-        paid,
-        payee=service.provider,
-        amount=service.price_micros,
-        fee=money.platform_fee(service.price_micros),
-        reference=job_id,
-    )
     thread = threads.thread_for_purchase(
         service=service, buyer=paid.participant, brief=order["brief"]
     )
-    job = job_create(
-        service=service,
-        buyer=paid.participant,
-        brief=order["brief"],
-        escrow=escrow,
-        thread=thread,
-        public_id=job_id,
+    price = service.price_micros
+    return job_dispatch(
+        _escrowed_job(paid, thread=thread, amount=price, fee=money.platform_fee(price))
     )
-    return job_dispatch(job)
 
 
 def accept_validate(thread: Thread, payer: str | None) -> Proposal:
@@ -253,22 +253,7 @@ def accept_perform(thread: Thread, proposal: Proposal, paid: Paid) -> Job:
         status=Proposal.Status.ACCEPTED, updated_at=timezone.now()
     )
     threads.move(thread, Thread.Status.ACCEPTED, actor=paid.participant, note="proposal accepted")
-    job_id = new_public_id("job")
-    escrow = _escrow(
-        paid,
-        payee=thread.provider,
-        amount=proposal.price_micros,
-        fee=proposal.fee_micros,
-        reference=job_id,
-    )
-    job = job_create(
-        service=thread.service,
-        buyer=thread.buyer,
-        brief=thread.brief,
-        escrow=escrow,
-        thread=thread,
-        public_id=job_id,
-    )
+    job = _escrowed_job(paid, thread=thread, amount=proposal.price_micros, fee=proposal.fee_micros)
     webhook_enqueue(
         participant=thread.provider,
         event_type="proposal_accepted",
