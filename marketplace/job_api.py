@@ -264,12 +264,16 @@ class JobDisputeView(PaidView):
     def price(self, request: Request, **kwargs: Any) -> Price:
         return Price(DISPUTE_PRICE, "Dispute a job", PLATFORM_FEES)
 
-    def validate(self, request: Request, payer: str | None, **kwargs: Any) -> dict[str, Any]:
+    def disputed_job(self, payer: str | None, **kwargs: Any) -> Job:
+        """The job named by the request, once the payer is known to be its buyer."""
         job = _job(kwargs["job_id"])
         if not same_wallet(payer, job.buyer.wallet):
             raise forbidden("Only the job's buyer can dispute it")
-        data = validated(JobDisputeInput, request.data)
-        reason = check_dispute_reason(data["reason"])
+        return job
+
+    def validate(self, request: Request, payer: str | None, **kwargs: Any) -> dict[str, Any]:
+        job = self.disputed_job(payer, **kwargs)
+        reason = check_dispute_reason(validated(JobDisputeInput, request.data)["reason"])
         if job.status not in DISPUTABLE:
             raise InvalidJobTransition(f"job {job.public_id} is {job.status}, cannot be disputed")
         return {"job": job, "reason": reason}

@@ -21,10 +21,10 @@ from rest_framework.views import APIView
 
 from marketplace import commerce, threads
 from marketplace.job_api import (
-    DISPUTE_PRICE,
     PAID_RESPONSES,
     READ_PRICE,
     JobDisputeInput,
+    JobDisputeView,
     JobUpdateInput,
     api_key_caller,
     iso,
@@ -32,9 +32,6 @@ from marketplace.job_api import (
     validated,
 )
 from marketplace.jobs import (
-    DISPUTABLE,
-    InvalidJobTransition,
-    check_dispute_reason,
     job_dispute,
     job_update,
     job_verify,
@@ -528,23 +525,15 @@ class ThreadVerifyView(ThreadPaidView):
         return self.gate(request, thread_id=thread_id)
 
 
-class ThreadDisputeView(PaidView):
+class ThreadDisputeView(JobDisputeView):
     """The buyer disputes the thread's job ($0.005); the reason is posted to the thread."""
 
-    endpoint_price = "$0.005"
     endpoint_auth = "x402 or balance (the thread's buyer)"
 
-    def price(self, request: Request, **kwargs: Any) -> Price:
-        return Price(DISPUTE_PRICE, "Dispute a job", PLATFORM_FEES)
-
-    def validate(self, request: Request, payer: str | None, **kwargs: Any) -> Any:
+    def disputed_job(self, payer: str | None, **kwargs: Any) -> Job:
         thread = thread_get(kwargs["thread_id"])
         _party_wallet(thread, payer, roles=("buyer",))
-        reason = check_dispute_reason(validated(JobDisputeInput, request.data)["reason"])
-        job = _job_of(thread)
-        if job.status not in DISPUTABLE:
-            raise InvalidJobTransition(f"job {job.public_id} is {job.status}, cannot be disputed")
-        return {"job": job, "reason": reason}
+        return _job_of(thread)
 
     def perform(self, request: Request, paid: Paid, data: Any, **kwargs: Any) -> Response:
         job = job_dispute(job=data["job"], buyer=paid.participant, reason=data["reason"])
