@@ -278,10 +278,9 @@ class Job(BaseModel):
         return f"{self.public_id} ({self.status})"
 
 
-class JobTransition(models.Model):
-    """The audit row of one job move."""
+class Transition(models.Model):
+    """The audit row of one move of a job or thread: from, to, who, why, when."""
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12)
     actor = models.ForeignKey(
@@ -291,10 +290,20 @@ class JobTransition(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        abstract = True
         ordering = ["created_at", "id"]
 
+    subject = ""  # the foreign key naming what moved
+
     def __str__(self) -> str:
-        return f"{self.job_id}: {self.from_status} -> {self.to_status}"
+        return f"{getattr(self, f'{self.subject}_id')}: {self.from_status} -> {self.to_status}"
+
+
+class JobTransition(Transition):
+    """The audit row of one job move."""
+
+    subject = "job"
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="transitions")
 
 
 def _thread_id() -> str:
@@ -368,23 +377,11 @@ class Thread(BaseModel):
         return None
 
 
-class ThreadTransition(models.Model):
+class ThreadTransition(Transition):
     """The audit row of one thread move (the thread's status history)."""
 
+    subject = "thread"
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="transitions")
-    from_status = models.CharField(max_length=12, blank=True)
-    to_status = models.CharField(max_length=12)
-    actor = models.ForeignKey(
-        "payments.Participant", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    note = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.thread_id}: {self.from_status} -> {self.to_status}"
 
 
 def _proposal_id() -> str:
