@@ -114,7 +114,7 @@ def thread_follow_job(job: Job, *, actor: Participant | None, note: str = "") ->
     the job's lock and, by the lock order, its thread's)."""
     if job.thread_id is None:
         return
-    thread = Thread.objects.get(pk=job.thread_id)
+    thread = job.thread  # loaded with the locked job, or read once and kept
     target = FOR_JOB_STATUS[job.status]
     if thread.status != target:
         move(thread, target, actor=actor, note=note or f"job {job.public_id} {job.status}")
