@@ -159,12 +159,8 @@ def _quote_thread(quote_id: str) -> Thread:
     )
     if thread is None:
         raise NotFound(f"Quote {quote_id} not found", code="quote_not_found")
-    try:
-        threads.proposal_to_accept(thread)
-    except threads.ThreadExpired:
-        raise QuoteExpired("Quote expired: request a new one") from None
-    except ApplicationError:
-        pass  # not expired: pending, accepted or declined
+    if threads.lapsed(thread):
+        raise QuoteExpired("Quote expired: request a new one")
     return thread
 
 

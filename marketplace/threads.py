@@ -303,7 +303,7 @@ def proposal_make(
             f"thread {thread.public_id} is {thread.status}: proposals are closed"
         )
     now = timezone.now()
-    if thread.expires_at and thread.expires_at <= now:  # lapsed, not yet swept
+    if lapsed(thread, now):  # not yet swept by the expiry task
         raise ThreadExpired(f"Thread {thread.public_id} has expired")
     Proposal.objects.filter(thread=thread, status=Proposal.Status.OPEN).update(
         status=Proposal.Status.SUPERSEDED, updated_at=now
@@ -332,11 +332,18 @@ def proposal_make(
     return proposal
 
 
+def lapsed(thread: Thread, now: datetime | None = None) -> bool:
+    """Whether the thread has expired, or is an inquiry or proposal past its deadline that
+    the expiry task has not swept yet."""
+    if thread.status == S.EXPIRED:
+        return True
+    deadline = thread.expires_at
+    return thread.status in OPEN and deadline is not None and deadline <= (now or timezone.now())
+
+
 def proposal_to_accept(thread: Thread, now: datetime | None = None) -> Proposal:
     """The open, unexpired proposal of a thread, or the reason it cannot be accepted."""
-    if thread.status == S.EXPIRED or (
-        thread.status in OPEN and thread.expires_at and thread.expires_at <= (now or timezone.now())
-    ):
+    if lapsed(thread, now):
         raise ThreadExpired(f"Thread {thread.public_id} has expired")
     if thread.status != S.NEGOTIATING:
         raise InvalidThreadTransition(
@@ -363,7 +370,7 @@ def threads_expire_due(now: datetime | None = None) -> int:
     for pk in list(due):
         with transaction.atomic():
             thread = lock_thread(Thread(pk=pk))
-            if thread.status in OPEN and thread.expires_at and thread.expires_at <= now:
+            if thread.status != S.EXPIRED and lapsed(thread, now):
                 move(thread, S.EXPIRED, actor=None, note="expired")
                 expired += 1
     return expired
