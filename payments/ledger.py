@@ -88,7 +88,9 @@ def _move(cursor: Any, code: str, delta: int) -> int:
     InsufficientFunds when the account would go below zero."""
     cursor.execute(_MOVE_BALANCE, [delta, code, delta])
     row = cursor.fetchone()
-    if row is None and not LedgerAccount.objects.filter(code=code).exists():
+    if row is None:
+        # Missing, or short. Create it if missing and try once more: a concurrent request may
+        # have created it since the update looked (so "it exists now" proves nothing).
         _account_create(code)
         cursor.execute(_MOVE_BALANCE, [delta, code, delta])
         row = cursor.fetchone()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -62,4 +64,31 @@ def test_the_same_key_sent_concurrently_records_once() -> None:
         ids = set(pool.map(deposit, range(20)))
     assert len(ids) == 1
     assert balance_of(agent) == 500
+    assert ledger_problems() == []
+
+
+def test_concurrent_first_postings_to_a_new_account_all_land() -> None:
+    """Rounds of deposits racing to be the first to touch an account that does not exist
+    yet: each creates it or finds it created meanwhile, and none is refused."""
+    for round_ in range(5):
+        agent = agent_account(ParticipantFactory())
+        start = threading.Barrier(8)
+
+        def deposit(i: int, agent: str = agent, round_: int = round_, start: Any = start) -> bool:
+            try:
+                start.wait()
+                ledger_record(
+                    kind="deposit",
+                    idempotency_key=f"first-{round_}-{i}",
+                    postings=[Posting(WORLD, agent, 100)],
+                )
+                return True
+            except InsufficientFunds:
+                return False
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert all(pool.map(deposit, range(8)))
+        assert balance_of(agent) == 800
     assert ledger_problems() == []
