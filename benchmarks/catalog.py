@@ -90,6 +90,7 @@ def main() -> int:
         ),
         ("(d) deep offset (5,000)", CatalogQuery(offset=5_000)),
         ("(e) q, a word in most listings", CatalogQuery(q="results")),
+        ("(f) q + max_price", CatalogQuery(q="seo audit", max_price_micros=50_000_000)),
     ]
     header = (
         "| query | matches | indexed p50 ms | indexed p95 ms | naive p50 ms | naive p95 ms "

@@ -59,6 +59,10 @@ def search_terms(q: str) -> list[str]:
 
 class _SqliteFts5:
     _COLUMNS = "name, description, category, tags"
+    # Every column a catalog filter reads, keyed by id: checking a match against the filters
+    # is one seek into this narrow index instead of into the wide table row.
+    FILTER_INDEX = "service_filter_idx"
+    _FILTER_INDEX_COLUMNS = "id, status, category, price_micros, service_type, provider_id"
     VERSION = 2  # bump when the triggers change: install() replaces older ones
 
     @staticmethod
@@ -91,6 +95,10 @@ class _SqliteFts5:
             ),
         }
         with connection.cursor() as cursor:
+            cursor.execute(
+                f'CREATE INDEX IF NOT EXISTS "{self.FILTER_INDEX}" '
+                f'ON "{TABLE}" ({self._FILTER_INDEX_COLUMNS})'
+            )
             # External content: the index stores only tokens; its rowid is the service's id.
             cursor.execute(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5({cols}, "
@@ -123,13 +131,17 @@ class _SqliteFts5:
 
     def _where(self, terms: list[str], within: QuerySet[Any] | None) -> Sql:
         # The index holds only active services, so without other filters it is searched
-        # alone. Other filters arrive as a subquery of ids; the unary + stops SQLite from
-        # handing that list to FTS5 as rowid look-ups (one index seek per candidate), so
-        # it is built once and checked per match instead.
+        # alone. Other filters are checked per match, by a seek into the filter index:
+        # the cost follows the number of matches, however many services pass the filters.
         where, params = f"{FTS_TABLE} MATCH %s", [self._match(terms)]
         if within is not None:
-            sql, within_params = within.values("id").query.sql_with_params()
-            where += f" AND +rowid IN ({sql})"
+            this_match = within.filter(id=RawSQL(f"{FTS_TABLE}.rowid", ()))  # noqa: S611
+            sql, within_params = this_match.values("id").query.sql_with_params()
+            # SQLite would seek the table by its primary key; the narrow index holds all
+            # the filters need.
+            table = f'FROM "{TABLE}"'
+            sql = sql.replace(table, f'{table} INDEXED BY "{self.FILTER_INDEX}"', 1)
+            where += f" AND EXISTS ({sql})"
             params += list(within_params)
         return where, params
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from django.test.utils import CaptureQueriesContext
+
 from marketplace import search
+from marketplace.selectors import CatalogQuery, catalog_search
 from tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +20,7 @@ def test_install_restores_dropped_triggers_and_reindexes(api) -> None:
     with connection.cursor() as cursor:  # what a table rebuild by a migration does
         for kind in ("ai", "ad", "au"):
             cursor.execute(f"DROP TRIGGER {search.FTS_TABLE}_{kind}_v2")
+        cursor.execute("DROP INDEX service_filter_idx")
     ServiceFactory(name="Orphan listing")
     search.install(connection)
     assert [s["name"] for s in api.get("/v1/services/catalog?q=orphan").json()["services"]] == [
@@ -24,6 +28,30 @@ def test_install_restores_dropped_triggers_and_reindexes(api) -> None:
     ]
     ServiceFactory(name="After listing")
     assert api.get("/v1/services/catalog?q=listing").json()["total"] == 2
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps the index by triggers")
+def test_install_restores_a_dropped_filter_index() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX service_filter_idx")
+    search.install(connection)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'service_filter_idx'")
+        assert cursor.fetchone() == (1,)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="a SQLite query plan")
+def test_a_filtered_search_checks_each_match_in_the_filter_index() -> None:
+    ServiceFactory(name="Audit listing", category="seo")
+    with CaptureQueriesContext(connection) as queries:
+        catalog_search(CatalogQuery(q="audit", category="seo", max_price_micros=10**9))
+    ranked = next(q["sql"] for q in queries.captured_queries if "bm25" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {ranked}")
+        plan = " / ".join(row[-1] for row in cursor.fetchall())
+    # One seek per match, not a list of every service the filters allow.
+    assert "COVERING INDEX service_filter_idx (id=?" in plan
+    assert "LIST SUBQUERY" not in plan
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps the index by triggers")
