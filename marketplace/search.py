@@ -269,14 +269,23 @@ def install_after_migrate(*, using: str = "default", **kwargs: Any) -> None:
 
 
 def optimize(connection: BaseDatabaseWrapper) -> None:
-    """Compact the index after bulk writes (SQLite merges FTS5 segments; PostgreSQL analyzes).
+    """Compact the index after bulk writes (SQLite merges FTS5 segments; PostgreSQL vacuums).
 
     Row-by-row inserts leave FTS5 with many small segments, which makes ranked queries about
-    twice as slow until they are merged.
+    twice as slow until they are merged. On PostgreSQL, freshly written rows are not yet in
+    the visibility map, so counts and id pages cannot be read from indexes alone until a
+    vacuum (autovacuum gets there later); inside a transaction only ANALYZE is possible.
     """
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
             cursor.execute("ANALYZE")
-        else:
+        elif connection.in_atomic_block:
             cursor.execute(f"ANALYZE {TABLE}")
+        else:
+            from payments.models import Participant
+            from reputation.models import ReputationScore
+
+            # Every table a catalog query reads.
+            tables = [TABLE, Participant._meta.db_table, ReputationScore._meta.db_table]
+            cursor.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")

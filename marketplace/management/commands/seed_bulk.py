@@ -21,5 +21,4 @@ class Command(BaseCommand):
     def handle(self, *args: Any, services: int, seed: int, **options: Any) -> None:
         created = seed_bulk(services, seed=seed)
         search.optimize(connection)
-        search.optimize(connection)
         self.stdout.write(f"Created {created} services.")
