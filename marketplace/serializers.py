@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from marketplace.models import Service
 from marketplace.selectors import SORTS
+from payments.serializers import MAX_OFFSET
 from reputation.selectors import reputation_view
 from the402.lib import money
 
@@ -43,7 +44,7 @@ class CatalogQuerySerializer(serializers.Serializer):
     include_new = serializers.BooleanField(required=False, default=True)
     sort = serializers.ChoiceField(choices=list(SORTS), required=False)
     limit = serializers.IntegerField(required=False, default=20, min_value=1, max_value=100)
-    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=1_000_000)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
 
     def validate_max_price(self, value: str) -> int:
         try:

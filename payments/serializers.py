@@ -65,7 +65,17 @@ class FaucetInput(serializers.Serializer):
     address = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$")
     amount = serializers.CharField(default="100.00", help_text="USD of test USDC to mint")
 
+    def validate_address(self, value: str) -> str:
+        if int(value, 16) == 0:
+            raise serializers.ValidationError("the zero address cannot hold USDC")
+        return value
+
+
+# Deepest page any list serves: far past any real list, and well inside a 64-bit integer
+# (a larger offset reached the database and failed there).
+MAX_OFFSET = 1_000_000
+
 
 class HistoryQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)

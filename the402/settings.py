@@ -275,6 +275,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name get names of their own instead of a hash suffix.
+    "ENUM_NAME_OVERRIDES": {
+        "ParticipantTypeEnum": ["agent", "provider", "both"],
+        "ServiceStatusEnum": ["active", "inactive"],
+    },
 }
 
 CORS_ALLOW_ALL_ORIGINS = True

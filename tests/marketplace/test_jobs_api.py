@@ -57,6 +57,12 @@ def test_the_list_filters_by_status_and_refuses_a_bad_one(api: Client) -> None:
     assert api.get("/v1/jobs?limit=0", HTTP_X_API_KEY=buyer_key).status_code == 400
 
 
+def test_an_offset_past_any_list_is_a_400_not_a_database_overflow(api: Client) -> None:
+    buyer_key = key(JobFactory().buyer)
+    response = api.get(f"/v1/jobs?offset={2**63}", HTTP_X_API_KEY=buyer_key)
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_request")
+
+
 def test_the_buyer_and_provider_read_a_job_with_their_keys(api: Client) -> None:
     job = JobFactory()
     for who in (job.buyer, job.provider):

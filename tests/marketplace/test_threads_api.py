@@ -462,7 +462,9 @@ def test_the_list_pages_with_limit_and_offset(api: Client) -> None:
     assert {t["thread_id"] for t in first["threads"] + rest["threads"]} == ids
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "offset=-1", "limit=many"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=101", "offset=-1", "limit=many", f"offset={2**63}"]
+)
 def test_bad_paging_is_a_400(api: Client, query: str) -> None:
     assert_error(api.get(f"/v1/threads?{query}", **agent().by_key), 400, "invalid_request")
 
