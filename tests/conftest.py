@@ -11,6 +11,7 @@ balances or nonces they did not set up themselves.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from django.test import Client
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from hypothesis import settings as hypothesis_settings
 from web3 import Web3
 
 from payments.chain.client import clear_caches
@@ -35,6 +37,12 @@ from payments.eip3009 import Authorization, TokenDomain, sign
 from tests.provider_server import provider_server  # noqa: F401 - a shared fixture
 
 ONE_USDC = 1_000_000
+
+# Property tests draw the same examples on every run, so CI is repeatable and a failure
+# reproduces; `HYPOTHESIS_PROFILE=explore` draws fresh ones (and remembers failures).
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(scope="session")
