@@ -7,8 +7,7 @@ from typing import Any
 
 from django.db.models import Sum
 
-from payments.escrow import provider_account
-from payments.ledger import balance_of
+from payments.ledger import balance_of, provider_account
 from payments.models import ChainCall, Escrow, Participant, Payout
 from the402.lib.money import usd_decimal
 

@@ -28,7 +28,14 @@ from eth_utils import keccak, to_checksum_address
 
 from payments.chain.client import current_deployment
 from payments.chain_calls import chain_call_enqueue, register_handlers
-from payments.ledger import PLATFORM_FEES, WORLD, Posting, agent_account, ledger_record
+from payments.ledger import (
+    PLATFORM_FEES,
+    WORLD,
+    Posting,
+    agent_account,
+    ledger_record,
+    provider_account,
+)
 from payments.models import ChainCall, Escrow, EscrowTransition, Participant, X402Payment
 from the402.lib.errors import ApplicationError, Conflict
 from the402.lib.ids import new_public_id
@@ -55,10 +62,6 @@ expired_escrow_handler: Callable[[Escrow], None] = _refund_expired
 
 class InvalidTransition(Conflict):
     code = "invalid_escrow_transition"
-
-
-def provider_account(participant: Participant) -> str:
-    return f"provider:{participant.public_id}"
 
 
 def escrow_account(escrow: Escrow) -> str:

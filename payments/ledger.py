@@ -55,7 +55,13 @@ class Posting:
 
 
 def agent_account(participant: Participant) -> str:
+    """The account of the participant's prepaid balance as an agent."""
     return f"agent:{participant.public_id}"
+
+
+def provider_account(participant: Participant) -> str:
+    """The account of what the platform owes the participant as a provider."""
+    return f"provider:{participant.public_id}"
 
 
 _KINDS: dict[str, tuple[str, bool]] = {

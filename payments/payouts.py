@@ -18,8 +18,8 @@ from django_q.tasks import async_task
 
 from payments.chain.client import current_deployment
 from payments.chain_calls import chain_call_enqueue, register_handlers
-from payments.ledger import WORLD, Posting, ledger_record
-from payments.models import ChainCall, LedgerAccount, Participant, Payout
+from payments.ledger import WORLD, Posting, ledger_record, provider_account
+from payments.models import ChainCall, LedgerAccount, Payout
 from the402.lib.errors import Conflict
 from the402.lib.ids import new_public_id
 
@@ -27,11 +27,6 @@ from the402.lib.ids import new_public_id
 # is mined), so a provider-payable account, but no provider's own balance.
 PAYOUTS_IN_FLIGHT = "payouts:in_flight"
 PAYOUT_KIND = "payout"
-
-
-def provider_account(participant: Participant) -> str:
-    """The ledger account of what the platform owes ``participant`` as a provider."""
-    return f"provider:{participant.public_id}"
 
 
 def payouts_run(*, threshold: int | None = None) -> list[Payout]:

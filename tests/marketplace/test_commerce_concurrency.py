@@ -29,9 +29,15 @@ from marketplace.models import Job, JobTransition, Proposal, ServiceType, Thread
 from marketplace.threads import proposal_make, thread_open
 from payments.chain.usdc import balance_of as chain_balance
 from payments.chain_calls import chain_calls_run_due
-from payments.escrow import provider_account
 from payments.gate import Paid
-from payments.ledger import WORLD, Posting, agent_account, balance_of, ledger_record
+from payments.ledger import (
+    WORLD,
+    Posting,
+    agent_account,
+    balance_of,
+    ledger_record,
+    provider_account,
+)
 from payments.ledger_check import ledger_problems
 from payments.models import ChainCall, Escrow, EscrowTransition, Participant
 from payments.reconcile import reconcile

@@ -15,8 +15,14 @@ from marketplace.demo_data import SERVICES
 from marketplace.demo_provider import deliverables_for, sample
 from marketplace.models import Job, Service, ServiceType, Thread
 from marketplace.schemas import schema_error
-from payments.escrow import provider_account
-from payments.ledger import WORLD, Posting, agent_account, balance_of, ledger_record
+from payments.ledger import (
+    WORLD,
+    Posting,
+    agent_account,
+    balance_of,
+    ledger_record,
+    provider_account,
+)
 from payments.ledger_check import ledger_problems
 from payments.models import Participant
 from payments.services import api_key_issue

@@ -15,8 +15,16 @@ from django.utils import timezone
 from marketplace.jobs import job_create, job_dispatch, job_dispute, job_update
 from marketplace.models import Job, ServiceType, ThreadMessage, WebhookDelivery
 from marketplace.threads import message_post, thread_for_purchase
-from payments.escrow import escrow_open_ledger, provider_account, split_parts
-from payments.ledger import PLATFORM_FEES, WORLD, Posting, agent_account, balance_of, ledger_record
+from payments.escrow import escrow_open_ledger, split_parts
+from payments.ledger import (
+    PLATFORM_FEES,
+    WORLD,
+    Posting,
+    agent_account,
+    balance_of,
+    ledger_record,
+    provider_account,
+)
 from payments.ledger_check import ledger_problems
 from payments.models import Escrow, Participant
 from tests.factories import JobFactory, ParticipantFactory, ServiceFactory

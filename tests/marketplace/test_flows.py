@@ -30,8 +30,14 @@ from marketplace.models import Job, PricingModel, Service, ServiceType, WebhookD
 from marketplace.webhooks import deliver_due, verify
 from payments.chain.escrow_state import escrow_record
 from payments.chain.usdc import balance_of as chain_balance
-from payments.escrow import provider_account
-from payments.ledger import WORLD, Posting, agent_account, balance_of, ledger_record
+from payments.ledger import (
+    WORLD,
+    Posting,
+    agent_account,
+    balance_of,
+    ledger_record,
+    provider_account,
+)
 from payments.ledger_check import ledger_problems
 from payments.models import Escrow, Participant
 from payments.reconcile import reconcile

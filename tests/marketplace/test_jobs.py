@@ -21,8 +21,7 @@ from marketplace.jobs import (
     job_verify,
 )
 from marketplace.models import Job, ServiceType, WebhookDelivery
-from payments.escrow import provider_account
-from payments.ledger import PLATFORM_FEES, agent_account, balance_of
+from payments.ledger import PLATFORM_FEES, agent_account, balance_of, provider_account
 from payments.ledger_check import ledger_problems
 from payments.models import Escrow, Participant
 from tests.factories import JobFactory, ParticipantFactory, ServiceFactory

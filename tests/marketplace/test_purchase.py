@@ -13,8 +13,15 @@ from django.test import Client
 from marketplace.jobs import job_update
 from marketplace.models import Job, PricingModel, ServiceType, Thread, WebhookDelivery
 from payments.chain.usdc import balance_of as chain_balance
-from payments.escrow import provider_account
-from payments.ledger import PLATFORM_FEES, WORLD, Posting, agent_account, balance_of, ledger_record
+from payments.ledger import (
+    PLATFORM_FEES,
+    WORLD,
+    Posting,
+    agent_account,
+    balance_of,
+    ledger_record,
+    provider_account,
+)
 from payments.ledger_check import ledger_problems
 from payments.models import Escrow, Participant, X402Payment
 from payments.reconcile import reconcile

@@ -31,9 +31,15 @@ from marketplace.models import (
 )
 from payments.chain.escrow_state import unallocated
 from payments.chain.usdc import balance_of as chain_balance
-from payments.escrow import provider_account
 from payments.gate import Paid
-from payments.ledger import WORLD, Posting, agent_account, balance_of, ledger_record
+from payments.ledger import (
+    WORLD,
+    Posting,
+    agent_account,
+    balance_of,
+    ledger_record,
+    provider_account,
+)
 from payments.ledger_check import ledger_problems
 from payments.models import Escrow, IdempotencyRecord, Participant, X402Payment
 from payments.reconcile import reconcile

@@ -17,11 +17,11 @@ from web3 import Web3
 from payments.chain.client import clear_caches, treasury_relayer
 from payments.chain.devnet import ANVIL_DEV_KEYS, Deployment
 from payments.chain.usdc import balance_of, mint
-from payments.ledger import WORLD, Posting, ledger_record
+from payments.ledger import WORLD, Posting, ledger_record, provider_account
 from payments.ledger import balance_of as ledger_balance
 from payments.ledger_check import ledger_problems
 from payments.models import ChainCall, Participant, Payout
-from payments.payouts import PAYOUTS_IN_FLIGHT, payout_retry, payouts_run, provider_account
+from payments.payouts import PAYOUTS_IN_FLIGHT, payout_retry, payouts_run
 from tests.conftest import ONE_USDC
 from tests.factories import ParticipantFactory
 from the402.lib.errors import Conflict
