@@ -26,9 +26,11 @@ _MOVE_BALANCE = (
     f"UPDATE {LedgerAccount._meta.db_table} SET balance = balance + %s "  # noqa: S608
     "WHERE code = %s AND (allow_negative OR balance + %s >= 0) RETURNING id"
 )
-_INSERT_ENTRY = (
+# All the entries of a transaction in one statement (`{rows}` is one "(%s, %s, %s, %s)" per
+# entry): one round trip, where executemany took three on PostgreSQL.
+_INSERT_ENTRIES = (
     f"INSERT INTO {LedgerEntry._meta.db_table} "  # noqa: S608
-    "(transaction_id, account_id, amount, created_at) VALUES (%s, %s, %s, %s)"
+    "(transaction_id, account_id, amount, created_at) VALUES {rows}"
 )
 # The transaction row, unless its idempotency key is taken (then nothing, and no error that
 # would need a savepoint to survive). `{json}` is the JSON parameter's placeholder.
@@ -138,7 +140,10 @@ def _deltas(postings: list[Posting]) -> dict[str, int]:
             raise ValueError("a posting moves money between two different accounts")
         deltas[posting.source] -= posting.amount
         deltas[posting.destination] += posting.amount
-    return {code: delta for code, delta in deltas.items() if delta}
+    moved = {code: delta for code, delta in deltas.items() if delta}
+    if not moved:
+        raise ValueError("the postings cancel out: a transaction must move money")
+    return moved
 
 
 def ledger_record(
@@ -176,9 +181,13 @@ def ledger_record(
             return _same_or_conflict(existing, deltas)
         account_ids = {code: _move(cursor, code, deltas[code]) for code in sorted(deltas)}
         now = timezone.now()
-        cursor.executemany(
-            _INSERT_ENTRY,
-            [(record.pk, account_ids[code], delta, now) for code, delta in deltas.items()],
+        cursor.execute(
+            _INSERT_ENTRIES.format(rows=", ".join(["(%s, %s, %s, %s)"] * len(deltas))),
+            [
+                value
+                for code, delta in deltas.items()
+                for value in (record.pk, account_ids[code], delta, now)
+            ],
         )
     return record
 

@@ -72,6 +72,14 @@ def test_postings_must_move_a_positive_amount_between_two_accounts() -> None:
         ledger_record(kind="x", idempotency_key="k", postings=[Posting(agent, agent, 5)])
 
 
+def test_postings_that_cancel_out_are_refused_and_nothing_is_written() -> None:
+    agent = agent_account(ParticipantFactory())
+    there_and_back = [Posting(WORLD, agent, 5), Posting(agent, WORLD, 5)]
+    with pytest.raises(ValueError):
+        ledger_record(kind="x", idempotency_key="k", postings=there_and_back)
+    assert not LedgerTransaction.objects.exists()
+
+
 def test_a_multi_leg_transaction_nets_per_account() -> None:
     agent = agent_account(ParticipantFactory())
     deposit(agent, 10_000, "d")
