@@ -4,8 +4,10 @@ never a server error, and every refusal is the documented JSON error.
 
 Path parameters are drawn from real objects (the agent's own service, another provider's
 services, a job on each side, a thread with a message), so the generated requests reach
-the code behind the look-ups rather than stopping at a 404. `FUZZ_EXAMPLES` sets how many
-requests each operation gets (a quick 25 by default; a few hundred for a deeper run).
+the code behind the look-ups rather than stopping at a 404. Every webhook URL in a request
+body points at a provider on 127.0.0.1, so nothing generated reaches out of the machine.
+`FUZZ_EXAMPLES` sets how many requests each operation gets (a quick 25 by default; a few
+hundred for a deeper run).
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ from marketplace.models import Thread
 from payments.ledger import WORLD, Posting, agent_account, ledger_record
 from payments.services import api_key_issue
 from tests.factories import JobFactory, ParticipantFactory, ServiceFactory
+from tests.provider_server import Provider
 from the402.wsgi import application
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 
-# Real ids by path parameter name, filled by the `agent_key` fixture before any request.
+# Real ids by path parameter name, and the loopback provider every generated webhook URL is
+# replaced with; filled by the `agent_key` fixture before any request.
 REAL_IDS: dict[str, list[str]] = {}
+LOOPBACK: dict[str, str] = {}
 
 schema = schemathesis.openapi.from_wsgi("/openapi.json", application)
 schema.config.generation.update(
@@ -52,8 +57,28 @@ def flatmap_path_parameters(ctx: Any, path_parameters: dict[str, Any]) -> Any:
     )
 
 
+def _loopback_webhooks(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: LOOPBACK["url"]
+            if key == "webhook_url" and isinstance(item, str) and "://" in item
+            else _loopback_webhooks(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_loopback_webhooks(item) for item in value]
+    return value
+
+
+@schema.hook
+def map_body(ctx: Any, body: Any) -> Any:
+    return _loopback_webhooks(body)
+
+
 @pytest.fixture
-def agent_key(chain: Any, api: Client) -> str:
+def agent_key(chain: Any, api: Client, provider_server: Provider, settings: Any) -> str:
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    LOOPBACK["url"] = provider_server.url
     agent = ParticipantFactory(type="both")
     ledger_record(
         kind="deposit",
