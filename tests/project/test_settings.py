@@ -52,7 +52,7 @@ def load_settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str
         ({"DEBUG": "0", "SECRET_KEY": "s" * 40}, "THE402_ENCRYPTION_KEY"),
         ({"DEBUG": "1", "THE402_ENCRYPTION_KEY": "c2hvcnQ="}, "must decode to exactly 32 bytes"),
         ({"DEBUG": "1", "SQLITE_MMAP_MB": "lots"}, "SQLITE_MMAP_MB='lots' is not an integer"),
-        ({"DEBUG": "1", "SQLITE_CACHE_MB": "0"}, "SQLITE_CACHE_MB=0 is below the minimum"),
+        ({"DEBUG": "1", "SQLITE_MMAP_MB": "-1"}, "SQLITE_MMAP_MB=-1 is below the minimum"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(
