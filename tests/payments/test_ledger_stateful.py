@@ -78,6 +78,12 @@ class MoneyMachine(RuleBasedStateMachine):
     def _add(self, code: str, delta: int) -> None:
         self.model[code] = self.model.get(code, 0) + delta
 
+    def _affordable(self, data: st.DataObject, agent: Participant) -> int:
+        """Mostly an amount the agent can pay (so the happy paths run), sometimes more."""
+        held = self.model.get(agent_account(agent), 0)
+        within = st.integers(min_value=1, max_value=max(1, held * 95 // 100))
+        return data.draw(st.one_of(within, within, within, amounts), label="amount")
+
     # --- participants and balances ----------------------------------------------------
     @initialize(target=agents, amount=amounts)
     def first_agent(self, amount: int) -> Participant:
@@ -132,12 +138,6 @@ class MoneyMachine(RuleBasedStateMachine):
         )
 
     # --- escrows ------------------------------------------------------------------------
-    def _affordable(self, data: st.DataObject, agent: Participant) -> int:
-        """Mostly an amount the agent can pay (so the happy paths run), sometimes more."""
-        held = self.model.get(agent_account(agent), 0)
-        within = st.integers(min_value=1, max_value=max(1, held * 95 // 100))
-        return data.draw(st.one_of(within, within, within, amounts), label="amount")
-
     @rule(target=open_escrows, agent=agents, provider=providers, data=st.data())
     def hold(self, agent: Participant, provider: Participant, data: st.DataObject) -> Any:
         amount = self._affordable(data, agent)
