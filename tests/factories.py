@@ -21,6 +21,15 @@ from the402.lib.ids import new_public_id
 from the402.lib.money import platform_fee
 
 
+def deposit(participant: Participant, amount: int) -> None:
+    """Credit the participant's prepaid balance, as a confirmed x402 deposit would."""
+    ledger_record(
+        kind="deposit",
+        idempotency_key=new_public_id("dep"),
+        postings=[Posting(WORLD, agent_account(participant), amount)],
+    )
+
+
 def random_wallet() -> str:
     return "0x" + secrets.token_hex(20)
 
@@ -73,11 +82,7 @@ class JobFactory(factory.django.DjangoModelFactory):
         service, buyer = kwargs["service"], kwargs["buyer"]
         amount = service.price_micros
         fee = platform_fee(amount)
-        ledger_record(
-            kind="deposit",
-            idempotency_key=new_public_id("dep"),
-            postings=[Posting(WORLD, agent_account(buyer), amount + fee)],
-        )
+        deposit(buyer, amount + fee)
         job_id = new_public_id("job")
         escrow = escrow_open_ledger(
             payer=buyer,

@@ -31,20 +31,16 @@ from payments.chain.usdc import balance_of as chain_balance
 from payments.chain_calls import chain_calls_run_due
 from payments.gate import Paid
 from payments.ledger import (
-    WORLD,
-    Posting,
     agent_account,
     balance_of,
-    ledger_record,
     provider_account,
 )
 from payments.ledger_check import ledger_problems
 from payments.models import ChainCall, Escrow, EscrowTransition, Participant
 from payments.reconcile import reconcile
 from payments.services import api_key_issue
-from tests.factories import ParticipantFactory, ServiceFactory
+from tests.factories import ParticipantFactory, ServiceFactory, deposit
 from tests.payments.x402_client import payment_header
-from the402.lib.ids import new_public_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,14 +73,6 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(run, calls))
-
-
-def deposit(participant: Participant, amount: int) -> None:
-    ledger_record(
-        kind="deposit",
-        idempotency_key=new_public_id("dep"),
-        postings=[Posting(WORLD, agent_account(participant), amount)],
-    )
 
 
 def agent(**fields: Any) -> tuple[Participant, str]:

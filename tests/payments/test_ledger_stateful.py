@@ -36,7 +36,6 @@ from payments.escrow import (
 )
 from payments.ledger import (
     PLATFORM_FEES,
-    WORLD,
     InsufficientFunds,
     Posting,
     agent_account,
@@ -46,7 +45,7 @@ from payments.ledger import (
 )
 from payments.ledger_check import ledger_problems
 from payments.models import Escrow, Participant
-from tests.factories import ParticipantFactory
+from tests.factories import ParticipantFactory, deposit
 from the402.lib.ids import new_public_id
 from the402.lib.money import platform_fee
 
@@ -106,11 +105,7 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule(agent=agents, amount=amounts)
     def deposit(self, agent: Participant, amount: int) -> None:
-        ledger_record(
-            kind="deposit",
-            idempotency_key=new_public_id("dep"),
-            postings=[Posting(WORLD, agent_account(agent), amount)],
-        )
+        deposit(agent, amount)
         self._add(agent_account(agent), amount)
 
     @rule(target=charges, agent=agents, data=st.data())

@@ -26,9 +26,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from marketplace.models import Thread
-from payments.ledger import WORLD, Posting, agent_account, ledger_record
 from payments.services import api_key_issue
-from tests.factories import JobFactory, ParticipantFactory, ServiceFactory
+from tests.factories import JobFactory, ParticipantFactory, ServiceFactory, deposit
 from tests.provider_server import Provider
 from the402.wsgi import application
 
@@ -81,11 +80,7 @@ def agent_key(chain: Any, api: Client, provider_server: Provider, settings: Any)
     settings.WEBHOOK_ALLOW_PRIVATE = True
     LOOPBACK["url"] = provider_server.url
     agent = ParticipantFactory(type="both")
-    ledger_record(
-        kind="deposit",
-        idempotency_key=f"fuzz-{agent.public_id}",
-        postings=[Posting(WORLD, agent_account(agent), 1_000_000_000)],
-    )
+    deposit(agent, 1_000_000_000)
     own = ServiceFactory(provider=agent)
     seller = ParticipantFactory()
     quoted = ServiceFactory(

@@ -18,10 +18,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from marketplace.models import Job, PricingModel, Proposal, Service, ServiceType, Thread
-from payments.ledger import WORLD, Posting, agent_account, balance_of, ledger_record
+from payments.ledger import agent_account, balance_of
 from payments.models import Participant
 from payments.services import api_key_issue
-from tests.factories import ParticipantFactory, ServiceFactory
+from tests.factories import ParticipantFactory, ServiceFactory, deposit
 
 pytestmark = pytest.mark.django_db
 
@@ -45,11 +45,7 @@ class Party:
 
 def party(kind: str) -> Party:
     participant = ParticipantFactory(type=kind)
-    ledger_record(
-        kind="deposit",
-        idempotency_key=f"dep-{participant.public_id}",
-        postings=[Posting(WORLD, agent_account(participant), FUNDS)],
-    )
+    deposit(participant, FUNDS)
     return Party(participant, api_key_issue(participant=participant))
 
 
