@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField, Count, QuerySet, Window
 from django.db.models.expressions import RawSQL
 
 Sql = tuple[str, list[Any]]
@@ -150,20 +150,23 @@ class _SqliteFts5:
     def matching_ids(self, terms: list[str]) -> Sql:
         return f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [self._match(terms)]
 
-    def ranked_ids(
+    def ranked_page(
         self, terms: list[str], within: QuerySet[Any] | None, limit: int, offset: int
-    ) -> list[int]:
+    ) -> list[tuple[int, int]]:
         where, params = self._where(terms, within)
-        # bm25 is lower-is-better; weights per column: name, description, category, tags.
-        return _column(
-            f"SELECT rowid FROM {FTS_TABLE} WHERE {where} "
-            f"ORDER BY bm25({FTS_TABLE}, 10.0, 1.0, 2.0, 4.0), rowid DESC LIMIT %s OFFSET %s",
+        # Ranking visits every match, so the matches are kept (with their bm25, lower is
+        # better; weights name, description, category, tags) and counted in the same pass.
+        return _rows(
+            f"WITH matches AS MATERIALIZED (SELECT rowid AS id, "
+            f"bm25({FTS_TABLE}, 10.0, 1.0, 2.0, 4.0) AS rank FROM {FTS_TABLE} WHERE {where}) "
+            "SELECT id, (SELECT count(*) FROM matches) FROM matches "
+            "ORDER BY rank, id DESC LIMIT %s OFFSET %s",
             [*params, limit, offset],
         )
 
     def count(self, terms: list[str], within: QuerySet[Any] | None) -> int:
         where, params = self._where(terms, within)
-        return _column(f"SELECT count(*) FROM {FTS_TABLE} WHERE {where}", params)[0]
+        return _rows(f"SELECT count(*) FROM {FTS_TABLE} WHERE {where}", params)[0][0]
 
 
 class _PostgresTsvector:
@@ -212,16 +215,16 @@ class _PostgresTsvector:
     def matching_ids(self, terms: list[str]) -> Sql:
         return f"SELECT id FROM {TABLE} WHERE search_vector @@ {self._QUERY}", [" ".join(terms)]
 
-    def ranked_ids(
+    def ranked_page(
         self, terms: list[str], within: QuerySet[Any] | None, limit: int, offset: int
-    ) -> list[int]:
+    ) -> list[tuple[int, int]]:
         # Normalisation 1 divides by 1 + log(length), as bm25 dampens long descriptions.
         rank = RawSQL(  # noqa: S611 - fixed SQL, the words are a parameter
             f"ts_rank({TABLE}.search_vector, {self._QUERY}, 1)", [" ".join(terms)]
         )
-        ranked = self._matches(terms, within).annotate(search_rank=rank)
-        ids = ranked.order_by("-search_rank", "-id").values_list("id", flat=True)
-        return list(ids[offset : offset + limit])
+        ranked = self._matches(terms, within).annotate(search_rank=rank, total=Window(Count("*")))
+        rows = ranked.order_by("-search_rank", "-id").values_list("id", "total")
+        return list(rows[offset : offset + limit])
 
     def count(self, terms: list[str], within: QuerySet[Any] | None) -> int:
         return self._matches(terms, within).count()
@@ -233,22 +236,24 @@ class SearchBackend(Protocol):
     def matching_ids(self, terms: list[str]) -> Sql:
         """SQL selecting the ids of services matching every term (at least the active ones)."""
 
-    def ranked_ids(
+    def ranked_page(
         self, terms: list[str], within: QuerySet[Any] | None, limit: int, offset: int
-    ) -> list[int]:
-        """One page of ids of matching active services, best first, newest first on ties.
+    ) -> list[tuple[int, int]]:
+        """One page of matching active services, best first, newest first on ties.
 
-        `within` is the active services other filters allow; None means all of them.
+        Each row is (id, number of matches): ranking visits every match, so counting them
+        costs nothing more. `within` is the active services other filters allow; None
+        means all of them. A page past the end has no rows, so no count either.
         """
 
     def count(self, terms: list[str], within: QuerySet[Any] | None) -> int:
         """How many active services (within `within`) match."""
 
 
-def _column(sql: str, params: list[Any]) -> list[Any]:
+def _rows(sql: str, params: list[Any]) -> list[Any]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 def backend(connection: BaseDatabaseWrapper) -> SearchBackend:

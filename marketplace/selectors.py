@@ -116,12 +116,6 @@ def _filtered(query: CatalogQuery) -> QuerySet[Service]:
     return qs
 
 
-# A ranked search fetches up to this many ids at once. Ranking already visits every match,
-# so fetching more ids costs little, and any search with fewer matches is answered, total
-# included, in one pass instead of a ranking pass and a counting pass.
-RANKED_WINDOW = 5000
-
-
 def _page_ids(query: CatalogQuery) -> tuple[list[int], Callable[[], int]]:
     """The ids of the page in order, and a function counting every match."""
     terms = query.q_terms
@@ -129,14 +123,10 @@ def _page_ids(query: CatalogQuery) -> tuple[list[int], Callable[[], int]]:
     backend = search.backend(connection)
     if sort == "relevance":
         within = _filtered(query) if query.has_filters else None
-        end = query.offset + query.limit
-        if end > RANKED_WINDOW:
-            ids = backend.ranked_ids(terms, within, query.limit, query.offset)
-            return ids, lambda: backend.count(terms, within)
-        ranked = backend.ranked_ids(terms, within, RANKED_WINDOW, 0)
-        if len(ranked) < RANKED_WINDOW:
-            return ranked[query.offset : end], lambda: len(ranked)
-        return ranked[query.offset : end], lambda: backend.count(terms, within)
+        rows = backend.ranked_page(terms, within, query.limit, query.offset)
+        if rows:
+            return [pk for pk, _ in rows], lambda: rows[0][1]
+        return [], lambda: backend.count(terms, within) if query.offset else 0
     qs = _filtered(query)
     if terms:
         qs = qs.filter(id__in=RawSQL(*backend.matching_ids(terms)))  # noqa: S611 - terms are params

@@ -209,10 +209,7 @@ def test_the_catalog_costs_a_fixed_number_of_queries(
 
 
 @pytest.mark.parametrize("offset", [0, 2, 4])
-def test_a_search_with_more_matches_than_the_ranked_window_counts_them(
-    api: Client, monkeypatch: pytest.MonkeyPatch, offset: int
-) -> None:
-    monkeypatch.setattr("marketplace.selectors.RANKED_WINDOW", 4)
+def test_a_ranked_page_carries_the_total_of_every_match(api: Client, offset: int) -> None:
     for i in range(7):
         ServiceFactory(name=f"SEO tool {i}")
     body = api.get(f"/v1/services/catalog?q=seo&limit=2&offset={offset}").json()
@@ -221,3 +218,10 @@ def test_a_search_with_more_matches_than_the_ranked_window_counts_them(
         f"SEO tool {6 - offset}",
         f"SEO tool {5 - offset}",
     ]
+
+
+def test_a_ranked_page_past_the_end_still_counts_the_matches(api: Client) -> None:
+    ServiceFactory.create_batch(3, name="SEO tool")
+    ServiceFactory(name="SEO tool", category="design")
+    body = api.get("/v1/services/catalog?q=seo&category=design&offset=5").json()
+    assert (body["total"], body["services"]) == (1, [])
