@@ -16,7 +16,8 @@ transaction). The gate then:
 Input is validated before any payment is taken, so a 400/404/409 is never charged. Settlement
 comes before the work, so a failed settlement creates nothing. A settlement that times out is
 answered `202 payment_pending`, never with a fresh 402: the same request with the same payment
-header completes it later.
+header completes it later, even after the process settling it died (the chain says whether
+the authorization was used).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.http.request import RawPostDataException
+from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -51,6 +53,7 @@ from payments.models import IdempotencyRecord, Participant, X402Payment
 from payments.networks import current_network
 from payments.services import participant_for_api_key, participant_for_wallet
 from payments.settlements import (
+    payment_chain_outcome,
     payment_claim_fulfilment,
     payment_credit_to_balance,
     payment_record_outcome,
@@ -357,8 +360,11 @@ class PaymentGate:
                 code="payment_already_used",
                 status=409,
             )
-        if payment.status == X402Payment.Status.PENDING:
-            result = facilitator().status(payment.tx_hash)
+        if payment.status in (X402Payment.Status.SETTLING, X402Payment.Status.PENDING):
+            # Its outcome is unknown: a receipt timed out, or the request settling it died
+            # (or is still at it). The chain knows; whichever request then fulfils first
+            # wins (`payment_claim_fulfilment`), so the work is done once.
+            result = payment_chain_outcome(payment, timezone.now())
             if result.status == "pending":
                 return pending(payment)
             payment_record_outcome(payment, result)
@@ -368,12 +374,6 @@ class PaymentGate:
                 price,
                 f"This payment failed to settle ({payment.error_reason}); sign a new one",
                 payment.error_reason or "settlement_failed",
-            )
-        if payment.status == X402Payment.Status.SETTLING:
-            raise ApplicationError(
-                "This payment is being settled by another request",
-                code="payment_in_progress",
-                status=409,
             )
         if payment.fulfilled_at is not None:
             raise ApplicationError(
@@ -460,8 +460,8 @@ def authenticated_participant(key: str) -> Participant:
 def pending(payment: X402Payment) -> Response:
     return Response(
         {
-            "error": "The payment was sent to the chain but is not confirmed yet. Send the same "
-            "request with the same payment header to complete it; do not pay again.",
+            "error": "The payment's settlement is not confirmed yet. Send the same request "
+            "with the same payment header to complete it; do not pay again.",
             "code": "payment_pending",
             "payment_id": payment.public_id,
             "transaction": payment.tx_hash,

@@ -80,7 +80,8 @@ def payment_return_from_escrow(payment: X402Payment) -> None:
         )
 
 
-def _chain_outcome(payment: X402Payment, now: datetime) -> SettleResult:
+def payment_chain_outcome(payment: X402Payment, now: datetime) -> SettleResult:
+    """What the chain says of a payment whose settlement outcome is unknown."""
     if payment.tx_hash:
         return facilitator().status(payment.tx_hash)
     # No transaction hash: the process died before it learnt one, or a remote facilitator
@@ -103,7 +104,7 @@ def reconcile_x402_payments(
         created_at__lt=now - grace,
     )
     for payment in unresolved:
-        result = _chain_outcome(payment, now)
+        result = payment_chain_outcome(payment, now)
         if result.status != "pending" and payment_record_outcome(payment, result):
             logger.info("x402 payment %s resolved as %s", payment.public_id, result.status)
         counts[result.status] += 1

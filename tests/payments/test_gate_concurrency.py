@@ -40,7 +40,8 @@ def test_twenty_concurrent_replays_of_one_payment_succeed_once(
             )
         )
     assert statuses.count(201) == 1, statuses
-    assert set(statuses) <= {201, 409}
+    # The others: still settling (202, retry) or already used (409); never a fresh 402.
+    assert set(statuses) <= {201, 202, 409}
     assert balance_of(token=chain.usdc, address=payer.address) == 990_000
     assert X402Payment.objects.count() == 1
     assert ledger_problems() == []
