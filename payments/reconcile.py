@@ -20,11 +20,10 @@ from payments.chain.client import current_deployment
 from payments.chain.escrow_state import escrow_record, unallocated
 from payments.chain_calls import register_handlers
 from payments.models import ChainCall, Escrow, ReconciliationIssue, X402Payment
-from payments.settlements import payment_return_from_escrow, reconcile_x402_payments
+from payments.settlements import GRACE, payment_return_from_escrow, reconcile_x402_payments
 
 logger = logging.getLogger(__name__)
 
-GRACE = timedelta(minutes=10)
 S = Escrow.Status
 
 # The on-chain states each of our states may be seen with (a move in flight included).

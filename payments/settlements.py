@@ -23,6 +23,8 @@ from payments.services import participant_for_wallet
 
 logger = logging.getLogger(__name__)
 
+# How long an unfinished payment, escrow or payout is left to its own request before
+# reconciliation resolves it.
 GRACE = timedelta(minutes=10)
 
 
