@@ -49,6 +49,42 @@ def test_an_account_cannot_go_below_zero_and_nothing_is_written() -> None:
     assert ledger_problems() == []
 
 
+@pytest.mark.parametrize(
+    "account",
+    [PLATFORM_FEES, "provider:{participant}", "payouts:in_flight", "escrow:esc_0123456789abcdef"],
+)
+def test_no_account_but_the_chain_may_go_below_zero(account: str) -> None:
+    code = account.format(participant=ParticipantFactory().public_id)
+    deposit(code, 1_000, "d1")
+    with pytest.raises(InsufficientFunds):
+        ledger_record(kind="x", idempotency_key="x1", postings=[Posting(code, WORLD, 1_001)])
+    assert balance_of(code) == 1_000
+
+
+def test_a_short_balance_says_which_account_and_how_much_was_asked() -> None:
+    agent = agent_account(ParticipantFactory())
+    with pytest.raises(InsufficientFunds) as refused:
+        ledger_record(kind="x", idempotency_key="x1", postings=[Posting(agent, WORLD, 1_001)])
+    assert refused.value.message == f"{agent} holds less than 1001 µUSDC"
+    assert refused.value.status_code == 402
+
+
+def test_a_long_description_is_kept_to_its_first_300_characters() -> None:
+    record = ledger_record(
+        kind="deposit",
+        idempotency_key="d1",
+        postings=[Posting(WORLD, PLATFORM_FEES, 5)],
+        description="x" * 299 + "yz",
+    )
+    record.refresh_from_db()
+    assert record.description == "x" * 299 + "y"
+
+
+def test_a_transaction_without_a_reference_stores_an_empty_one() -> None:
+    deposit(PLATFORM_FEES, 5, "d1")
+    assert LedgerTransaction.objects.get(idempotency_key="d1").reference == {}
+
+
 def test_the_same_key_records_once() -> None:
     agent = agent_account(ParticipantFactory())
     first = deposit(agent, 1_000, "same")
@@ -68,6 +104,8 @@ def test_postings_must_move_a_positive_amount_between_two_accounts() -> None:
     agent = agent_account(ParticipantFactory())
     with pytest.raises(ValueError):
         ledger_record(kind="x", idempotency_key="k", postings=[Posting(WORLD, agent, 0)])
+    with pytest.raises(ValueError):
+        ledger_record(kind="x", idempotency_key="k", postings=[Posting(WORLD, agent, -5)])
     with pytest.raises(ValueError):
         ledger_record(kind="x", idempotency_key="k", postings=[Posting(agent, agent, 5)])
 
