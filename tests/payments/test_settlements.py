@@ -13,13 +13,13 @@ from django.test import Client
 from django.utils import timezone
 from django_q.models import Schedule
 
-from payments.chain.usdc import settle_transfer_with_authorization
+from payments.chain.usdc import SettleResult, settle_transfer_with_authorization
 from payments.ledger import agent_account
 from payments.ledger import balance_of as ledger_balance
 from payments.ledger_check import ledger_problems
 from payments.models import X402Payment
 from payments.services import participant_for_wallet
-from payments.settlements import reconcile_x402_payments
+from payments.settlements import payment_record_outcome, reconcile_x402_payments
 from tests.factories import payment_row
 from tests.payments.x402_client import payment_header
 
@@ -83,6 +83,41 @@ def test_recent_payments_are_left_to_their_requests(
     authorization, _ = authorize(funded_payer(1_000_000), chain.treasury, 10_000)
     claimed_row(chain, authorization)
     assert reconcile_x402_payments() == {"settled": 0, "failed": 0, "pending": 0, "credited": 0}
+
+
+def test_a_payment_is_left_to_its_request_for_ten_minutes(
+    chain: Any, funded_payer: Callable[..., Any], authorize: Callable[..., Any]
+) -> None:
+    authorization, _ = authorize(
+        funded_payer(1_000_000), chain.treasury, 10_000, valid_before=2**40
+    )
+    claimed_row(chain, authorization)
+    almost = reconcile_x402_payments(now=timezone.now() + timedelta(minutes=9, seconds=50))
+    assert almost["pending"] == 0
+    past = reconcile_x402_payments(now=timezone.now() + timedelta(minutes=10, seconds=10))
+    assert past["pending"] == 1
+
+
+def test_an_outcome_is_recorded_once(
+    chain: Any, funded_payer: Callable[..., Any], authorize: Callable[..., Any]
+) -> None:
+    authorization, _ = authorize(funded_payer(1_000_000), chain.treasury, 10_000)
+    row = claimed_row(chain, authorization)
+    assert payment_record_outcome(row, SettleResult("settled", "0x" + "aa" * 32, None))
+    assert not payment_record_outcome(row, SettleResult("failed", "", "insufficient_funds"))
+    row.refresh_from_db()
+    assert (row.status, row.settled_at is not None) == ("settled", True)
+
+
+@pytest.mark.parametrize("status", ["failed", "pending"])
+def test_only_a_settled_outcome_has_a_settlement_time(
+    chain: Any, funded_payer: Callable[..., Any], authorize: Callable[..., Any], status: str
+) -> None:
+    authorization, _ = authorize(funded_payer(1_000_000), chain.treasury, 10_000)
+    row = claimed_row(chain, authorization)
+    payment_record_outcome(row, SettleResult(status, "", "insufficient_funds"))
+    row.refresh_from_db()
+    assert (row.status, row.settled_at) == (status, None)
 
 
 def test_a_pending_settlement_that_landed_is_settled_then_credited(
