@@ -109,6 +109,17 @@ def test_an_outcome_is_recorded_once(
     assert (row.status, row.settled_at is not None) == ("settled", True)
 
 
+def test_a_settled_payment_is_credited_only_once_its_request_had_ten_minutes(
+    chain: Any, funded_payer: Callable[..., Any], authorize: Callable[..., Any]
+) -> None:
+    authorization, _ = authorize(funded_payer(1_000_000), chain.treasury, 10_000)
+    row = claimed_row(chain, authorization)
+    payment_record_outcome(row, SettleResult("settled", "0x" + "aa" * 32, None))
+    # Settled just now: its request may be doing the work it paid for.
+    assert reconcile_x402_payments(now=timezone.now() + timedelta(minutes=9))["credited"] == 0
+    assert reconcile_x402_payments(now=timezone.now() + timedelta(minutes=11))["credited"] == 1
+
+
 @pytest.mark.parametrize("status", ["failed", "pending"])
 def test_only_a_settled_outcome_has_a_settlement_time(
     chain: Any, funded_payer: Callable[..., Any], authorize: Callable[..., Any], status: str
