@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-postgres lint format bench contracts contracts-check install clean-data
+.PHONY: run test test-postgres lint format bench mutate contracts contracts-check install clean-data
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -44,6 +44,11 @@ format: install
 ## Print the benchmark tables (SQLite, and PostgreSQL when DATABASE_URL is set).
 bench: install
 	$(PY) -m benchmarks
+
+## Mutation testing of the modules that move money (slow: about an hour for all three;
+## `make mutate MODULES=payments/ledger.py` for one). Prints the mutants no test noticed.
+mutate: install
+	scripts/mutate.sh $(MODULES)
 
 ## Rebuild the committed contract artifacts from contracts/*.sol.
 contracts: node_modules/.installed

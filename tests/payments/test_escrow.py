@@ -19,6 +19,7 @@ from payments.escrow import (
     escrow_release,
     escrow_split,
     provider_account,
+    split_parts,
 )
 from payments.ledger import (
     PLATFORM_FEES,
@@ -34,6 +35,7 @@ from payments.models import ChainCall, Escrow, X402Payment
 from payments.reconcile import reconcile
 from payments.services import participant_for_wallet
 from tests.factories import ParticipantFactory, payment_row
+from the402.lib.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
 LATER = timedelta(minutes=30)
@@ -139,6 +141,74 @@ def test_a_ledger_escrow_needs_the_balance(agent_with_balance: Any) -> None:
     assert not Escrow.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("amount", "fee"), [(-1, FEE + 1), (AMOUNT, -1), (0, 0)], ids=["amount", "fee", "nothing"]
+)
+def test_an_escrow_holds_a_positive_amount(agent_with_balance: Any, amount: int, fee: int) -> None:
+    with pytest.raises(ApplicationError, match="positive amount"):
+        escrow_open_ledger(
+            payer=agent_with_balance,
+            payee=ParticipantFactory(),
+            amount=amount,
+            fee=fee,
+            expires_at=in_a_day(),
+        )
+    assert not Escrow.objects.exists()
+
+
+def test_an_escrow_of_a_fee_alone_or_an_amount_alone_is_accepted(agent_with_balance: Any) -> None:
+    for amount, fee in ((0, FEE), (AMOUNT, 0)):
+        escrow_open_ledger(
+            payer=agent_with_balance,
+            payee=ParticipantFactory(),
+            amount=amount,
+            fee=fee,
+            expires_at=in_a_day(),
+        )
+    assert Escrow.objects.count() == 2
+
+
+def test_an_escrow_must_expire_in_the_future(agent_with_balance: Any) -> None:
+    with pytest.raises(ApplicationError, match="expire in the future"):
+        escrow_open_ledger(
+            payer=agent_with_balance,
+            payee=ParticipantFactory(),
+            amount=AMOUNT,
+            fee=FEE,
+            expires_at=timezone.now() - timedelta(seconds=1),
+        )
+    assert ledger_balance(agent_account(agent_with_balance)) == 5_000_000
+
+
+@pytest.mark.parametrize(("payee_amount", "to_agent"), [(0, AMOUNT + FEE), (AMOUNT, 0)])
+def test_a_split_may_give_all_or_nothing_to_the_provider(
+    agent_with_balance: Any, payee_amount: int, to_agent: int
+) -> None:
+    escrow = escrow_open_ledger(
+        payer=agent_with_balance,
+        payee=ParticipantFactory(),
+        amount=AMOUNT,
+        fee=FEE,
+        expires_at=in_a_day(),
+    )
+    assert split_parts(escrow, payee_amount)[2] == to_agent
+
+
+@pytest.mark.parametrize("payee_amount", [-1, AMOUNT + 1])
+def test_a_split_outside_the_amount_is_refused(agent_with_balance: Any, payee_amount: int) -> None:
+    escrow = escrow_open_ledger(
+        payer=agent_with_balance,
+        payee=ParticipantFactory(),
+        amount=AMOUNT,
+        fee=FEE,
+        expires_at=in_a_day(),
+    )
+    with pytest.raises(ApplicationError) as refused:
+        escrow_split(escrow, payee_amount=payee_amount)
+    assert refused.value.code == "invalid_split"
+    assert Escrow.objects.get(pk=escrow.pk).status == "held"
+
+
 def test_releasing_a_ledger_escrow_owes_the_provider_and_earns_the_fee(
     agent_with_balance: Any,
 ) -> None:
@@ -208,6 +278,25 @@ def test_an_on_chain_escrow_is_funded_right_after_settlement(
     assert ledger_balance(f"escrow:{escrow.public_id}") == AMOUNT + FEE
     assert reconcile() == []
     assert ledger_problems() == []
+
+
+@pytest.mark.parametrize("fee", [FEE - 1, FEE + 1])
+def test_an_on_chain_escrow_must_match_its_payment(
+    chain: Any, funded_payer: Callable[..., Any], authorize: Callable[..., Any], fee: int
+) -> None:
+    payer = funded_payer(10_000_000)
+    authorization, _ = authorize(payer, chain.escrow, AMOUNT + FEE)
+    payment = settled_payment_row(chain, authorization, "0x" + "aa" * 32)
+    with pytest.raises(ApplicationError, match="does not match"):
+        escrow_open_on_chain(
+            payment=payment,
+            payer=participant_for_wallet(payer.address),
+            payee=ParticipantFactory(type="provider"),
+            amount=AMOUNT,
+            fee=fee,
+            expires_at=in_a_day(),
+        )
+    assert not Escrow.objects.exists()
 
 
 def test_releasing_on_chain_pays_the_provider_and_the_treasury(
