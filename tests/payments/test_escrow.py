@@ -106,6 +106,14 @@ def settled_payment_row(chain: Any, authorization: Any, tx_hash: str) -> X402Pay
     )
 
 
+def assert_confirmed_and_emptied(escrow: Escrow, function: str) -> None:
+    """The move's chain call is confirmed and its handler emptied the escrow's ledger account
+    (a handler that raises leaves the call unconfirmed, to be retried)."""
+    call = ChainCall.objects.get(idempotency_key=f"escrow-{function}:{escrow.public_id}")
+    assert call.status == "confirmed", call.last_error
+    assert ledger_balance(f"escrow:{escrow.public_id}") == 0
+
+
 @pytest.fixture
 def snapshot(w3: Any) -> Iterator[None]:
     """Undo chain-time travel after the test, so other tests keep the wall clock."""
@@ -249,6 +257,20 @@ def test_splitting_a_ledger_escrow_follows_the_contracts_rule(agent_with_balance
     assert ledger_problems() == []
 
 
+def test_a_split_moves_even_a_single_micro_usdc(agent_with_balance: Any) -> None:
+    escrow = escrow_open_ledger(
+        payer=agent_with_balance,
+        payee=ParticipantFactory(),
+        amount=AMOUNT,
+        fee=FEE,
+        expires_at=in_a_day(),
+    )
+    escrow_split(escrow, payee_amount=20)  # its fee: 100_000 * 20 // 2_000_000 = 1
+    assert ledger_balance(PLATFORM_FEES) == 1
+    assert ledger_balance(f"escrow:{escrow.public_id}") == 0
+    assert ledger_problems() == []
+
+
 def test_an_escrow_moves_once(agent_with_balance: Any) -> None:
     escrow = escrow_open_ledger(
         payer=agent_with_balance,
@@ -309,11 +331,7 @@ def test_releasing_on_chain_pays_the_provider_and_the_treasury(
     assert escrow_record(escrow.chain_id)["state"] == "Released"
     assert balance_of(token=chain.usdc, address=escrow.payee.wallet) == AMOUNT
     assert balance_of(token=chain.usdc, address=chain.treasury) == treasury_before + FEE
-    assert ledger_balance(f"escrow:{escrow.public_id}") == 0
-    assert (
-        ChainCall.objects.get(idempotency_key=f"escrow-release:{escrow.public_id}").status
-        == "confirmed"
-    )
+    assert_confirmed_and_emptied(escrow, "release")
     assert reconcile() == []
     assert ledger_problems() == []
 
@@ -363,6 +381,7 @@ def test_refunding_on_chain_returns_amount_and_fee_to_the_payer(
         escrow_refund(Escrow.objects.get(pk=escrow.pk))
     assert escrow_record(escrow.chain_id)["state"] == "Refunded"
     assert balance_of(token=chain.usdc, address=escrow.payer.wallet) == 10_000_000
+    assert_confirmed_and_emptied(escrow, "refund")
     assert reconcile() == []
     assert ledger_problems() == []
 
@@ -376,6 +395,7 @@ def test_splitting_on_chain_pays_exact_parts(
     assert escrow_record(escrow.chain_id)["state"] == "Split"
     assert balance_of(token=chain.usdc, address=escrow.payee.wallet) == 500_000
     assert balance_of(token=chain.usdc, address=escrow.payer.wallet) == 10_000_000 - 525_000
+    assert_confirmed_and_emptied(escrow, "split")
     assert reconcile() == []
     assert ledger_problems() == []
 
