@@ -19,7 +19,11 @@ from payments.ledger import balance_of as ledger_balance
 from payments.ledger_check import ledger_problems
 from payments.models import X402Payment
 from payments.services import participant_for_wallet
-from payments.settlements import payment_record_outcome, reconcile_x402_payments
+from payments.settlements import (
+    payment_claim_fulfilment,
+    payment_record_outcome,
+    reconcile_x402_payments,
+)
 from tests.factories import payment_row
 from tests.payments.x402_client import payment_header
 
@@ -118,6 +122,15 @@ def test_a_settled_payment_is_credited_only_once_its_request_had_ten_minutes(
     # Settled just now: its request may be doing the work it paid for.
     assert reconcile_x402_payments(now=timezone.now() + timedelta(minutes=9))["credited"] == 0
     assert reconcile_x402_payments(now=timezone.now() + timedelta(minutes=11))["credited"] == 1
+
+
+def test_a_payment_pays_for_one_fulfilment(
+    chain: Any, funded_payer: Callable[..., Any], authorize: Callable[..., Any]
+) -> None:
+    authorization, _ = authorize(funded_payer(1_000_000), chain.treasury, 10_000)
+    row = claimed_row(chain, authorization)
+    assert payment_claim_fulfilment(row)
+    assert not payment_claim_fulfilment(row)
 
 
 @pytest.mark.parametrize("status", ["failed", "pending"])
