@@ -46,6 +46,12 @@ def in_a_day() -> Any:
     return timezone.now() + timedelta(days=1)
 
 
+def ledger_escrow(payer: Any, *, payee: Any = None, **overrides: Any) -> Escrow:
+    """A held ledger escrow of AMOUNT + FEE for a day (keyword arguments change it)."""
+    values = {"amount": AMOUNT, "fee": FEE, "expires_at": in_a_day(), **overrides}
+    return escrow_open_ledger(payer=payer, payee=payee or ParticipantFactory(), **values)
+
+
 @pytest.fixture
 def agent_with_balance() -> Any:
     agent = ParticipantFactory(type="agent")
@@ -124,13 +130,7 @@ def snapshot(w3: Any) -> Iterator[None]:
 
 # --- ledger-backed -------------------------------------------------------------------------
 def test_a_ledger_escrow_holds_the_agents_balance(agent_with_balance: Any) -> None:
-    escrow = escrow_open_ledger(
-        payer=agent_with_balance,
-        payee=ParticipantFactory(),
-        amount=AMOUNT,
-        fee=FEE,
-        expires_at=in_a_day(),
-    )
+    escrow = ledger_escrow(agent_with_balance)
     assert escrow.status == "held"
     assert ledger_balance(agent_account(agent_with_balance)) == 5_000_000 - AMOUNT - FEE
     assert ledger_balance(f"escrow:{escrow.public_id}") == AMOUNT + FEE
@@ -139,13 +139,7 @@ def test_a_ledger_escrow_holds_the_agents_balance(agent_with_balance: Any) -> No
 
 def test_a_ledger_escrow_needs_the_balance(agent_with_balance: Any) -> None:
     with pytest.raises(InsufficientFunds):
-        escrow_open_ledger(
-            payer=agent_with_balance,
-            payee=ParticipantFactory(),
-            amount=5_000_000,
-            fee=1,
-            expires_at=in_a_day(),
-        )
+        ledger_escrow(agent_with_balance, amount=5_000_000, fee=1)
     assert not Escrow.objects.exists()
 
 
@@ -154,37 +148,19 @@ def test_a_ledger_escrow_needs_the_balance(agent_with_balance: Any) -> None:
 )
 def test_an_escrow_holds_a_positive_amount(agent_with_balance: Any, amount: int, fee: int) -> None:
     with pytest.raises(ApplicationError, match="positive amount"):
-        escrow_open_ledger(
-            payer=agent_with_balance,
-            payee=ParticipantFactory(),
-            amount=amount,
-            fee=fee,
-            expires_at=in_a_day(),
-        )
+        ledger_escrow(agent_with_balance, amount=amount, fee=fee)
     assert not Escrow.objects.exists()
 
 
 def test_an_escrow_of_a_fee_alone_or_an_amount_alone_is_accepted(agent_with_balance: Any) -> None:
     for amount, fee in ((0, FEE), (AMOUNT, 0)):
-        escrow_open_ledger(
-            payer=agent_with_balance,
-            payee=ParticipantFactory(),
-            amount=amount,
-            fee=fee,
-            expires_at=in_a_day(),
-        )
+        ledger_escrow(agent_with_balance, amount=amount, fee=fee)
     assert Escrow.objects.count() == 2
 
 
 def test_an_escrow_must_expire_in_the_future(agent_with_balance: Any) -> None:
     with pytest.raises(ApplicationError, match="expire in the future"):
-        escrow_open_ledger(
-            payer=agent_with_balance,
-            payee=ParticipantFactory(),
-            amount=AMOUNT,
-            fee=FEE,
-            expires_at=timezone.now() - timedelta(seconds=1),
-        )
+        ledger_escrow(agent_with_balance, expires_at=timezone.now() - timedelta(seconds=1))
     assert ledger_balance(agent_account(agent_with_balance)) == 5_000_000
 
 
@@ -192,25 +168,13 @@ def test_an_escrow_must_expire_in_the_future(agent_with_balance: Any) -> None:
 def test_a_split_may_give_all_or_nothing_to_the_provider(
     agent_with_balance: Any, payee_amount: int, to_agent: int
 ) -> None:
-    escrow = escrow_open_ledger(
-        payer=agent_with_balance,
-        payee=ParticipantFactory(),
-        amount=AMOUNT,
-        fee=FEE,
-        expires_at=in_a_day(),
-    )
+    escrow = ledger_escrow(agent_with_balance)
     assert split_parts(escrow, payee_amount)[2] == to_agent
 
 
 @pytest.mark.parametrize("payee_amount", [-1, AMOUNT + 1])
 def test_a_split_outside_the_amount_is_refused(agent_with_balance: Any, payee_amount: int) -> None:
-    escrow = escrow_open_ledger(
-        payer=agent_with_balance,
-        payee=ParticipantFactory(),
-        amount=AMOUNT,
-        fee=FEE,
-        expires_at=in_a_day(),
-    )
+    escrow = ledger_escrow(agent_with_balance)
     with pytest.raises(ApplicationError) as refused:
         escrow_split(escrow, payee_amount=payee_amount)
     assert refused.value.code == "invalid_split"
@@ -221,9 +185,7 @@ def test_releasing_a_ledger_escrow_owes_the_provider_and_earns_the_fee(
     agent_with_balance: Any,
 ) -> None:
     payee = ParticipantFactory()
-    escrow = escrow_open_ledger(
-        payer=agent_with_balance, payee=payee, amount=AMOUNT, fee=FEE, expires_at=in_a_day()
-    )
+    escrow = ledger_escrow(agent_with_balance, payee=payee)
     escrow_release(escrow)
     assert ledger_balance(provider_account(payee)) == AMOUNT
     assert ledger_balance(PLATFORM_FEES) == FEE
@@ -233,13 +195,7 @@ def test_releasing_a_ledger_escrow_owes_the_provider_and_earns_the_fee(
 
 
 def test_refunding_a_ledger_escrow_returns_everything(agent_with_balance: Any) -> None:
-    escrow = escrow_open_ledger(
-        payer=agent_with_balance,
-        payee=ParticipantFactory(),
-        amount=AMOUNT,
-        fee=FEE,
-        expires_at=in_a_day(),
-    )
+    escrow = ledger_escrow(agent_with_balance)
     escrow_refund(escrow)
     assert ledger_balance(agent_account(agent_with_balance)) == 5_000_000
     assert ledger_problems() == []
@@ -247,9 +203,7 @@ def test_refunding_a_ledger_escrow_returns_everything(agent_with_balance: Any) -
 
 def test_splitting_a_ledger_escrow_follows_the_contracts_rule(agent_with_balance: Any) -> None:
     payee = ParticipantFactory()
-    escrow = escrow_open_ledger(
-        payer=agent_with_balance, payee=payee, amount=AMOUNT, fee=FEE, expires_at=in_a_day()
-    )
+    escrow = ledger_escrow(agent_with_balance, payee=payee)
     escrow_split(escrow, payee_amount=500_000)
     assert ledger_balance(provider_account(payee)) == 500_000
     assert ledger_balance(PLATFORM_FEES) == 25_000  # 100_000 * 500_000 // 2_000_000
@@ -258,13 +212,7 @@ def test_splitting_a_ledger_escrow_follows_the_contracts_rule(agent_with_balance
 
 
 def test_a_split_moves_even_a_single_micro_usdc(agent_with_balance: Any) -> None:
-    escrow = escrow_open_ledger(
-        payer=agent_with_balance,
-        payee=ParticipantFactory(),
-        amount=AMOUNT,
-        fee=FEE,
-        expires_at=in_a_day(),
-    )
+    escrow = ledger_escrow(agent_with_balance)
     escrow_split(escrow, payee_amount=20)  # its fee: 100_000 * 20 // 2_000_000 = 1
     assert ledger_balance(PLATFORM_FEES) == 1
     assert ledger_balance(f"escrow:{escrow.public_id}") == 0
@@ -272,13 +220,7 @@ def test_a_split_moves_even_a_single_micro_usdc(agent_with_balance: Any) -> None
 
 
 def test_an_escrow_moves_once(agent_with_balance: Any) -> None:
-    escrow = escrow_open_ledger(
-        payer=agent_with_balance,
-        payee=ParticipantFactory(),
-        amount=AMOUNT,
-        fee=FEE,
-        expires_at=in_a_day(),
-    )
+    escrow = ledger_escrow(agent_with_balance)
     escrow_release(escrow)
     with pytest.raises(InvalidTransition):
         escrow_refund(escrow)
@@ -467,13 +409,7 @@ def test_money_paid_to_the_contract_without_an_escrow_goes_back_to_its_payer(
 def test_an_expired_held_escrow_is_refunded_by_reconcile(
     agent_with_balance: Any, chain: Any
 ) -> None:
-    escrow = escrow_open_ledger(
-        payer=agent_with_balance,
-        payee=ParticipantFactory(),
-        amount=AMOUNT,
-        fee=FEE,
-        expires_at=timezone.now() + timedelta(minutes=5),
-    )
+    escrow = ledger_escrow(agent_with_balance, expires_at=timezone.now() + timedelta(minutes=5))
     reconcile(now=timezone.now() + LATER)
     escrow.refresh_from_db()
     assert escrow.status == "refunded"
