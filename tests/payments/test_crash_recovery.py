@@ -114,7 +114,8 @@ class Server:
             self.kill()
 
 
-def _database_url(tmp_path: Path) -> Iterator[str]:
+@pytest.fixture
+def server_database(tmp_path: Path) -> Iterator[str]:
     """A database of the server's own: a SQLite file, or a fresh PostgreSQL database."""
     if connection.vendor == "sqlite":
         yield f"sqlite:///{tmp_path / 'server.sqlite3'}"
@@ -132,9 +133,8 @@ def _database_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def server(devnet: Deployment, tmp_path: Path) -> Iterator[Server]:
-    database = _database_url(tmp_path)
-    instance = Server(devnet, tmp_path, next(database))
+def server(devnet: Deployment, tmp_path: Path, server_database: str) -> Iterator[Server]:
+    instance = Server(devnet, tmp_path, server_database)
     migrated = instance.manage("migrate", "--no-input")
     assert migrated.returncode == 0, migrated.stderr
     instance.start()
@@ -142,7 +142,6 @@ def server(devnet: Deployment, tmp_path: Path) -> Iterator[Server]:
         yield instance
     finally:
         instance.stop()
-        database.close()
 
 
 def _killed_mid_settlement(server: Server, w3: Web3, header: dict[str, str]) -> None:
