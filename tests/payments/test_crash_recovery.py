@@ -99,7 +99,8 @@ class Server:
                 if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
                     return
             except httpx.TransportError:
-                time.sleep(0.2)
+                pass  # not listening yet
+            time.sleep(0.2)
         raise AssertionError("the server did not start")
 
     def kill(self) -> None:
