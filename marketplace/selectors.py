@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -116,8 +116,8 @@ def _filtered(query: CatalogQuery) -> QuerySet[Service]:
     return qs
 
 
-def _page_ids(query: CatalogQuery) -> tuple[list[int], Callable[[], int]]:
-    """The ids of the page in order, and a function counting every match."""
+def _page_ids(query: CatalogQuery) -> tuple[list[int], int]:
+    """The ids of the page in order, and the number of every match."""
     terms = query.q_terms
     sort = query.effective_sort
     backend = search.backend(connection)
@@ -125,16 +125,16 @@ def _page_ids(query: CatalogQuery) -> tuple[list[int], Callable[[], int]]:
         within = _filtered(query) if query.has_filters else None
         rows = backend.ranked_page(terms, within, query.limit, query.offset)
         if rows:
-            return [pk for pk, _ in rows], lambda: rows[0][1]
-        return [], lambda: backend.count(terms, within) if query.offset else 0
+            return [pk for pk, _ in rows], rows[0][1]
+        return [], backend.count(terms, within) if query.offset else 0
     qs = _filtered(query)
     if terms:
         qs = qs.filter(id__in=RawSQL(*backend.matching_ids(terms)))  # noqa: S611 - terms are params
     ordered = qs.order_by(*_ORDERING[sort])
     ids = list(ordered.values_list("id", flat=True)[query.offset : query.offset + query.limit])
     if len(ids) < query.limit and (ids or query.offset == 0):
-        return ids, lambda: query.offset + len(ids)  # the last page: no count query needed
-    return ids, qs.count
+        return ids, query.offset + len(ids)  # the last page: no count query needed
+    return ids, qs.count()
 
 
 def catalog_search(query: CatalogQuery) -> CatalogPage:
@@ -145,8 +145,7 @@ def catalog_search(query: CatalogQuery) -> CatalogPage:
     """
     if query.q and not query.q_terms:
         return CatalogPage(total=0, services=[])  # only stop words or punctuation
-    ids, count = _page_ids(query)
-    total = count()
+    ids, total = _page_ids(query)
     rows = Service.objects.select_related("provider").in_bulk(ids)
     services = [rows[pk] for pk in ids]
     scores = provider_scores([service.provider_id for service in services])
