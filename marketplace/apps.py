@@ -11,9 +11,10 @@ class MarketplaceConfig(AppConfig):
         from marketplace import commerce, search, selectors
         from payments import earnings, escrow
 
-        # Payments asks the marketplace what to do with an expired escrow, and which
-        # service a job was for (earnings).
+        # Payments asks the marketplace what to do with an expired or failed escrow, and
+        # which service a job was for (earnings).
         escrow.expired_escrow_handler = commerce.escrow_expired
+        escrow.failed_escrow_handler = commerce.escrow_failed
         earnings.services_of_jobs = selectors.service_ids_of_jobs
 
         # The full-text index lives outside Django's model state (an FTS5 table and triggers

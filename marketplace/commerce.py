@@ -29,6 +29,7 @@ from payments.escrow import (
     escrow_open_ledger,
     escrow_open_on_chain,
     escrow_refund,
+    escrow_return_to_payer,
     provider_account,
 )
 from payments.gate import Paid, Price
@@ -302,7 +303,7 @@ def thread_decline(*, thread: Thread, participant: Participant, reason: str = ""
     return Thread.objects.select_related("service", "buyer", "provider").get(pk=thread.pk)
 
 
-# --- expired escrows -------------------------------------------------------------------
+# --- escrows that expire or fail -------------------------------------------------------
 def escrow_expired(escrow: Escrow) -> None:
     """What reconciliation does with an expired, still-held escrow: refund it if its job
     never started (cancelling the job); one whose work is under way, delivered or disputed
@@ -312,3 +313,15 @@ def escrow_expired(escrow: Escrow) -> None:
         escrow_refund(escrow, reason="expired without a job")
     elif job.status in NOT_STARTED:
         job_cancel(job=job, actor=None, reason="the escrow expired before the work started")
+
+
+def escrow_failed(escrow: Escrow) -> None:
+    """What happens when the contract refused to fund a job's escrow: if the work has not
+    started, the job is cancelled and the money goes back to the buyer; work under way or
+    done keeps the money for an operator to settle (reconciliation flags it)."""
+    job = Job.objects.filter(escrow=escrow).first()
+    if job is not None and job.status not in NOT_STARTED:
+        return
+    if job is not None:
+        job_cancel(job=job, actor=None, reason="the payment could not be held in escrow")
+    escrow_return_to_payer(escrow)

@@ -273,7 +273,8 @@ def job_cancel(*, job: Job, actor: Participant | None, reason: str = "") -> Job:
             f"job {locked.public_id} is {locked.status}: work has started, dispute it instead"
         )
     _move(locked, S.CANCELLED, actor=actor, note=reason or "declined")
-    if locked.escrow is not None:
+    # An escrow whose funding failed holds nothing to refund (`commerce.escrow_failed`).
+    if locked.escrow is not None and locked.escrow.status != Escrow.Status.FAILED:
         escrow_refund(locked.escrow, reason=f"job {locked.public_id} cancelled")
     return locked
 

@@ -10,4 +10,4 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         # Importing these registers their chain-call handlers, so any worker that runs a
         # chain call (web process or django-q2 cluster) knows how to conclude it.
-        from payments import escrow, payouts, reconcile  # noqa: F401
+        from payments import escrow, payouts  # noqa: F401

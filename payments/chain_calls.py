@@ -276,7 +276,7 @@ def chain_call_retry(call_id: int) -> ChainCall:
     """
     call = ChainCall.objects.get(pk=call_id)
     if call.status == ChainCall.Status.FAILED:
-        if _handlers(call.kind).failed is not None:
+        if chain_call_compensated(call):
             raise Conflict(
                 f"{call.idempotency_key} failed and its failure was already acted on; "
                 "retrying it could move the money twice",
@@ -291,6 +291,11 @@ def chain_call_retry(call_id: int) -> ChainCall:
             updated_at=timezone.now(),
         )
     return chain_call_run(call_id)
+
+
+def chain_call_compensated(call: ChainCall) -> bool:
+    """Whether the failure of this failed call was acted on by its kind's `failed` handler."""
+    return call.status == ChainCall.Status.FAILED and _handlers(call.kind).failed is not None
 
 
 def chain_call_run(call_id: int, *, receipt_timeout: float | None = None) -> ChainCall:

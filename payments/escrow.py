@@ -60,6 +60,18 @@ def _refund_expired(escrow: Escrow) -> None:
 expired_escrow_handler: Callable[[Escrow], None] = _refund_expired
 
 
+def _return_to_payer(escrow: Escrow) -> None:
+    escrow_return_to_payer(escrow)
+
+
+# What happens when the contract refused to fund an escrow whose money nobody was promised
+# yet (it is still in the contract, unallocated). The marketplace replaces it
+# (`marketplace.commerce.escrow_failed`: the money goes back only when the job never
+# started, and that job is cancelled); without it the money goes back to the payer. Money
+# kept is flagged by reconciliation for an operator.
+failed_escrow_handler: Callable[[Escrow], None] = _return_to_payer
+
+
 class InvalidTransition(Conflict):
     code = "invalid_escrow_transition"
 
@@ -332,6 +344,17 @@ def escrow_mark_reclaimed(escrow: Escrow) -> Escrow:
     return locked
 
 
+def return_unallocated(*, to: str, amount: int, idempotency_key: str) -> ChainCall:
+    """Send money that reached The402Escrow but is in no escrow back to `to` (once per key)."""
+    return chain_call_enqueue(
+        kind="escrow_return_unallocated",
+        idempotency_key=idempotency_key,
+        contract=current_deployment().escrow,
+        function="returnUnallocated",
+        args=[to_checksum_address(to), amount],
+    )
+
+
 # --- what happens when the chain confirms -------------------------------------------------
 def _escrow_of(call: ChainCall) -> Escrow:
     return Escrow.objects.select_related("payer", "payee").get(chain_id=call.args[0])
@@ -354,15 +377,34 @@ def _funded(call: ChainCall) -> None:
 
 
 def _fund_failed(call: ChainCall) -> None:
-    escrow = Escrow.objects.select_for_update().get(chain_id=call.args[0])
-    if escrow.status == S.PENDING:
-        _move(escrow, S.FAILED, f"funding failed: {call.last_error}")
-        logger.error(
-            "escrow %s could not be funded: %s%s",
-            escrow.public_id,
-            call.last_error,
-            f" (a {escrow.deferred} was waiting for it)" if escrow.deferred else "",
-        )
+    """The contract refused to fund the escrow (a revert, not a network error)."""
+    escrow = _locked(Escrow.objects.get(chain_id=call.args[0]))
+    if escrow.status != S.PENDING:
+        return
+    _move(escrow, S.FAILED, f"funding failed: {call.last_error}")
+    logger.error(
+        "escrow %s could not be funded: %s%s",
+        escrow.public_id,
+        call.last_error,
+        f" (a {escrow.deferred} was waiting for it)" if escrow.deferred else "",
+    )
+    if escrow.deferred in (S.RELEASED, S.SPLIT):
+        return  # the provider was told it is paid: kept for an operator (reconciliation)
+    failed_escrow_handler(escrow)
+
+
+@transaction.atomic
+def escrow_return_to_payer(escrow: Escrow) -> None:
+    """Send the money of an escrow whose funding failed back to its payer (once): it is in
+    the contract, unallocated, and leaves the ledger's escrow account for the chain."""
+    if escrow.status != S.FAILED:
+        raise InvalidTransition(f"escrow {escrow.public_id} is {escrow.status}, not failed")
+    _ledger_settle(escrow, kind="escrow_failed", to_provider=0, to_fees=0, to_agent=escrow.total)
+    return_unallocated(
+        to=escrow.payer.wallet,
+        amount=escrow.total,
+        idempotency_key=f"escrow-return:{escrow.public_id}",
+    )
 
 
 def _settled(kind: str) -> Callable[[ChainCall], None]:
@@ -395,6 +437,12 @@ def _already_moved(call: ChainCall, reason: str) -> bool:
 
 register_handlers(
     "escrow_fund", confirmed=_funded, failed=_fund_failed, already_done=_already_moved
+)
+register_handlers(
+    "escrow_return_unallocated",
+    confirmed=lambda call: logger.info(
+        "returned %s µUSDC to %s (%s)", call.args[1], call.args[0], call.tx_hash
+    ),
 )
 for _kind in ("release", "refund", "split"):
     register_handlers(f"escrow_{_kind}", confirmed=_settled(_kind), already_done=_already_moved)

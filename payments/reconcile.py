@@ -4,7 +4,8 @@ Run every few minutes by django-q2 and on demand by `manage.py reconcile`. What 
 safely it fixes (an escrow the agent reclaimed on-chain is recorded; money that reached the
 escrow contract but never became an escrow goes back to its payer; an expired escrow is
 refunded); anything else becomes a `ReconciliationIssue` in the admin, with the action to
-take, and an error in the log.
+take, and an error in the log. Besides the chain, each escrow's ledger account must hold
+what the escrow's state says.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from django.utils import timezone
 from payments import escrow as escrows
 from payments.chain.client import current_deployment
 from payments.chain.escrow_state import escrow_record, unallocated
-from payments.chain_calls import register_handlers
-from payments.models import ChainCall, Escrow, ReconciliationIssue, X402Payment
+from payments.chain_calls import chain_call_compensated
+from payments.models import ChainCall, Escrow, LedgerAccount, ReconciliationIssue, X402Payment
 from payments.settlements import GRACE, payment_return_from_escrow, reconcile_x402_payments
 
 logger = logging.getLogger(__name__)
@@ -47,12 +48,14 @@ def flag(kind: str, subject: str, detail: str, action: str) -> ReconciliationIss
     return issue
 
 
-def _check_on_chain_escrow(escrow: Escrow, now: datetime, grace: timedelta) -> None:
+def _check_on_chain_escrow(escrow: Escrow, now: datetime, grace: timedelta) -> str | None:
+    """Compare one escrow with the contract; the contract's state, or None if the escrow
+    was just brought up to date with it."""
     record = escrow_record(escrow.chain_id)
     state = record["state"]
     if state == "Reclaimed" and escrow.status == S.HELD:
         escrows.escrow_mark_reclaimed(escrow)
-        return
+        return None
     if state not in COMPATIBLE[escrow.status]:
         flag(
             "escrow_state_mismatch",
@@ -83,6 +86,46 @@ def _check_on_chain_escrow(escrow: Escrow, now: datetime, grace: timedelta) -> N
             f"open calls: {', '.join(c.idempotency_key for c in stuck) or 'none'}",
             "Retry the failed chain call from the admin (it re-sends the same transaction).",
         )
+    return state
+
+
+def _held_on_ledger() -> dict[str, int]:
+    """{escrow public id: what its ledger account holds}, for the accounts holding money."""
+    accounts = (
+        LedgerAccount.objects.filter(kind=LedgerAccount.Kind.ESCROW)
+        .exclude(balance=0)
+        .values_list("code", "balance")
+    )
+    return {code.removeprefix("escrow:"): balance for code, balance in accounts}
+
+
+def _check_escrow_ledger(
+    escrow: Escrow, held: int, state: str | None, now: datetime, grace: timedelta
+) -> None:
+    """An escrow's ledger account holds its total until the money leaves: with the move
+    itself for a ledger escrow, when the chain confirms it for an on-chain one (`state` is
+    the contract's state; None for a ledger escrow)."""
+    moving = escrow.status not in (S.PENDING, S.HELD) and state == "Held"
+    expected = escrow.total if escrow.status in (S.PENDING, S.HELD) or moving else 0
+    if held == expected or escrow.updated_at >= now - grace:
+        return
+    if escrow.status == S.FAILED:
+        action = (
+            "Its funding failed after the work had started, so the money was kept: it is in "
+            "the contract, unallocated. Agree with both parties; pay the provider by hand, or "
+            "return the money with the escrow admin's 'Return the money' action."
+        )
+    else:
+        action = (
+            "Compare the escrow's transitions, chain calls and ledger transactions; post the "
+            "missing movement by hand."
+        )
+    flag(
+        "escrow_ledger_mismatch",
+        escrow.public_id,
+        f"a {escrow.status} escrow holds {held} µUSDC on the ledger, where {expected} is due",
+        action,
+    )
 
 
 def _orphan_payments(now: datetime, grace: timedelta) -> None:
@@ -102,18 +145,13 @@ def _orphan_payments(now: datetime, grace: timedelta) -> None:
         )
 
 
-def _returned(call: ChainCall) -> None:
-    logger.info("returned %s µUSDC to %s (%s)", call.args[1], call.args[0], call.tx_hash)
-
-
-register_handlers("escrow_return_unallocated", confirmed=_returned)
-
-
-def _unexplained_unallocated() -> None:
+def _unexplained_unallocated(held: dict[str, int]) -> None:
+    # Money waits unallocated for the escrows being funded, and for failed ones the ledger
+    # still holds (flagged on their own).
     waiting = (
-        Escrow.objects.filter(backing=Escrow.Backing.ON_CHAIN, status=S.PENDING).aggregate(
-            total=Sum("amount") + Sum("fee")
-        )["total"]
+        Escrow.objects.filter(backing=Escrow.Backing.ON_CHAIN)
+        .filter(Q(status=S.PENDING) | Q(status=S.FAILED, public_id__in=list(held)))
+        .aggregate(total=Sum("amount") + Sum("fee"))["total"]
         or 0
     )
     returning = sum(
@@ -127,7 +165,7 @@ def _unexplained_unallocated() -> None:
         flag(
             "escrow_unallocated_funds",
             current_deployment().escrow,
-            f"the contract holds {loose} µUSDC unallocated; pending escrows and refunds explain "
+            f"the contract holds {loose} µUSDC unallocated; escrows and refunds explain "
             f"{waiting + returning}",
             "Find the payments that reached the contract without a record; return them with "
             "returnUnallocated.",
@@ -156,7 +194,11 @@ def _stuck_calls(now: datetime) -> None:
             "chain_call_failed",
             call.idempotency_key,
             f"{call.function} failed: {call.last_error}",
-            "Read the reason; fix its cause and retry the call from the admin.",
+            "Read the reason and fix its cause. Its failure was already acted on (a failed "
+            "escrow's money returned or kept for an operator, a payout's amount owed again), "
+            "so it must not be retried."
+            if chain_call_compensated(call)
+            else "Read the reason; fix its cause and retry the call from the admin.",
         )
 
 
@@ -167,12 +209,20 @@ def reconcile(
     open issues."""
     now = now or timezone.now()
     reconcile_x402_payments(now=now, grace=grace)
+    held = _held_on_ledger()
     for escrow in Escrow.objects.filter(backing=Escrow.Backing.ON_CHAIN).select_related(
         "payer", "payee"
     ):
-        _check_on_chain_escrow(escrow, now, grace)
+        state = _check_on_chain_escrow(escrow, now, grace)
+        if state is not None:
+            _check_escrow_ledger(escrow, held.get(escrow.public_id, 0), state, now, grace)
+    ledger_escrows = Escrow.objects.filter(backing=Escrow.Backing.LEDGER).filter(
+        Q(status=S.HELD) | Q(public_id__in=list(held))
+    )
+    for escrow in ledger_escrows:
+        _check_escrow_ledger(escrow, held.get(escrow.public_id, 0), None, now, grace)
     _orphan_payments(now, grace)
-    _unexplained_unallocated()
+    _unexplained_unallocated(held)
     _expired(now)
     _stuck_calls(now)
     return list(ReconciliationIssue.objects.filter(resolved_at__isnull=True))

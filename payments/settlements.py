@@ -68,17 +68,15 @@ def payment_credit_to_balance(
 
 def payment_return_from_escrow(payment: X402Payment) -> None:
     """Send a payment that reached The402Escrow but became no escrow back to its payer (once)."""
-    from payments.chain_calls import chain_call_enqueue
+    from payments.escrow import return_unallocated
 
     with transaction.atomic():
         if not payment_claim_fulfilment(payment):
             return
-        chain_call_enqueue(
-            kind="escrow_return_unallocated",
+        return_unallocated(
+            to=payment.payer,
+            amount=payment.amount,
             idempotency_key=f"orphan-refund:{payment.public_id}",
-            contract=current_deployment().escrow,
-            function="returnUnallocated",
-            args=[payment.payer, payment.amount],
         )
 
 

@@ -23,6 +23,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from hypothesis import settings as hypothesis_settings
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from payments.chain.client import clear_caches
 from payments.chain.devnet import (
@@ -83,6 +84,14 @@ def chain(devnet: Deployment, settings: Any, tmp_path: Path) -> Iterator[Deploym
 @pytest.fixture
 def w3(chain: Deployment) -> Web3:
     return Web3(Web3.HTTPProvider(chain.rpc_url, request_kwargs={"timeout": 30}))
+
+
+@pytest.fixture
+def snapshot(w3: Web3) -> Iterator[None]:
+    """Undo chain-time travel after the test, so other tests keep the wall clock."""
+    snapshot_id = w3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
+    yield
+    w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot_id])
 
 
 @pytest.fixture

@@ -245,6 +245,61 @@ def test_an_x402_automated_purchase_pays_the_escrow_contract(
     assert reconcile() == []
 
 
+def test_a_purchase_whose_escrow_the_contract_refuses_is_cancelled_and_repaid(
+    api: Client,
+    chain: Any,
+    w3: Any,
+    funded_payer: Callable[..., Any],
+    provider_server: Provider,
+    django_capture_on_commit_callbacks: Any,
+    snapshot: None,
+) -> None:
+    service = service_at(provider_server, service_type=ServiceType.AUTOMATED_SERVICE)
+    payer = funded_payer(5 * PRICE)
+    header, value = payment_header(buy(api, service, {}), payer, version=2)
+    with django_capture_on_commit_callbacks(execute=False) as funding:
+        response = buy(api, service, {}, **{header: value})
+    job = Job.objects.get(public_id=response.json()["job_id"])
+    # `fund` is mined only after the escrow's expiry, which the contract refuses.
+    w3.provider.make_request("evm_increaseTime", [31 * 24 * 3600])
+    w3.provider.make_request("evm_mine", [])
+    with django_capture_on_commit_callbacks(execute=True):
+        for run in funding:
+            run()
+    job.refresh_from_db()
+    assert (job.status, job.escrow.status) == (Job.Status.CANCELLED, Escrow.Status.FAILED)
+    assert chain_balance(token=chain.usdc, address=payer.address) == 5 * PRICE
+    assert ledger_problems() == []
+
+
+def test_a_job_under_way_keeps_its_failed_escrows_money_for_an_operator(
+    api: Client,
+    chain: Any,
+    w3: Any,
+    funded_payer: Callable[..., Any],
+    provider_server: Provider,
+    django_capture_on_commit_callbacks: Any,
+    snapshot: None,
+) -> None:
+    service = service_at(provider_server, service_type=ServiceType.AUTOMATED_SERVICE)
+    payer = funded_payer(5 * PRICE)
+    header, value = payment_header(buy(api, service, {}), payer, version=2)
+    with django_capture_on_commit_callbacks(execute=False) as funding:
+        response = buy(api, service, {}, **{header: value})
+    job = Job.objects.get(public_id=response.json()["job_id"])
+    job_update(job=job, provider=service.provider, status="in_progress")
+    w3.provider.make_request("evm_increaseTime", [31 * 24 * 3600])
+    w3.provider.make_request("evm_mine", [])
+    with django_capture_on_commit_callbacks(execute=True):
+        for run in funding:
+            run()
+    job.refresh_from_db()
+    assert (job.status, job.escrow.status) == (Job.Status.IN_PROGRESS, Escrow.Status.FAILED)
+    assert chain_balance(token=chain.usdc, address=payer.address) == 5 * PRICE - PRICE - FEE
+    assert balance_of(f"escrow:{job.escrow.public_id}") == PRICE + FEE
+    assert ledger_problems() == []
+
+
 def test_a_human_service_cannot_be_paid_from_a_balance(
     api: Client, provider_server: Provider
 ) -> None:

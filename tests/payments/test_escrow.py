@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from payments.escrow import (
     escrow_open_on_chain,
     escrow_refund,
     escrow_release,
+    escrow_return_to_payer,
     escrow_split,
     provider_account,
     split_parts,
@@ -118,14 +119,6 @@ def assert_confirmed_and_emptied(escrow: Escrow, function: str) -> None:
     call = ChainCall.objects.get(idempotency_key=f"escrow-{function}:{escrow.public_id}")
     assert call.status == "confirmed", call.last_error
     assert ledger_balance(f"escrow:{escrow.public_id}") == 0
-
-
-@pytest.fixture
-def snapshot(w3: Any) -> Iterator[None]:
-    """Undo chain-time travel after the test, so other tests keep the wall clock."""
-    snapshot_id = w3.provider.make_request("evm_snapshot", [])["result"]
-    yield
-    w3.provider.make_request("evm_revert", [snapshot_id])
 
 
 # --- ledger-backed -------------------------------------------------------------------------
@@ -313,6 +306,134 @@ def test_only_one_move_can_wait_for_the_funding(
     assert escrow_record(escrow.chain_id)["state"] == "Refunded"
     assert reconcile() == []
     assert ledger_problems() == []
+
+
+def fund_after_expiry(w3: Any, escrow: Escrow, funding: list[Callable[[], None]]) -> None:
+    """Mine the escrow's `fund` only after its expiry, which the contract refuses."""
+    w3.provider.make_request("evm_increaseTime", [2 * 3600])
+    w3.provider.make_request("evm_mine", [])
+    for run in funding:
+        run()
+    escrow.refresh_from_db()
+
+
+def test_a_funding_the_contract_refuses_sends_the_money_back_to_the_payer(
+    chain: Any,
+    w3: Any,
+    paid_escrow: Callable[..., Escrow],
+    on_commit: Callable[[], Any],
+    snapshot: None,
+) -> None:
+    funding: list[Callable[[], None]] = []
+    escrow = paid_escrow(timezone.now() + timedelta(hours=1), funded=funding)
+    with on_commit():
+        fund_after_expiry(w3, escrow, funding)
+    assert escrow.status == "failed"
+    assert ChainCall.objects.get(kind="escrow_fund").status == "failed"
+    assert balance_of(token=chain.usdc, address=escrow.payer.wallet) == 10_000_000
+    assert unallocated() == 0
+    assert ledger_balance(f"escrow:{escrow.public_id}") == 0
+    issues = reconcile(now=timezone.now() + LATER)
+    assert [(i.kind, i.subject) for i in issues] == [
+        ("chain_call_failed", f"escrow-fund:{escrow.public_id}")
+    ]
+    assert "must not be retried" in issues[0].action
+    assert ledger_problems() == []
+
+
+def test_a_funding_refused_after_a_release_was_promised_keeps_the_money_for_an_operator(
+    chain: Any,
+    w3: Any,
+    paid_escrow: Callable[..., Escrow],
+    on_commit: Callable[[], Any],
+    snapshot: None,
+) -> None:
+    funding: list[Callable[[], None]] = []
+    escrow = paid_escrow(timezone.now() + timedelta(hours=1), funded=funding)
+    escrow_release(Escrow.objects.get(pk=escrow.pk), reason="verified early")
+    with on_commit():
+        fund_after_expiry(w3, escrow, funding)
+    assert (escrow.status, escrow.deferred) == ("failed", "released")
+    assert not ChainCall.objects.filter(kind="escrow_return_unallocated").exists()
+    assert unallocated() == AMOUNT + FEE
+    issues = reconcile(now=timezone.now() + LATER)
+    assert ("escrow_ledger_mismatch", escrow.public_id) in [(i.kind, i.subject) for i in issues]
+    assert not any(i.kind == "escrow_unallocated_funds" for i in issues)  # explained by it
+    mismatch = next(i for i in issues if i.kind == "escrow_ledger_mismatch")
+    assert "the work had started" in mismatch.action
+    assert ledger_problems() == []
+
+
+def test_an_operator_returns_a_kept_failed_escrow_to_its_payer(
+    chain: Any,
+    w3: Any,
+    paid_escrow: Callable[..., Escrow],
+    on_commit: Callable[[], Any],
+    snapshot: None,
+) -> None:
+    funding: list[Callable[[], None]] = []
+    escrow = paid_escrow(timezone.now() + timedelta(hours=1), funded=funding)
+    escrow_release(Escrow.objects.get(pk=escrow.pk), reason="verified early")
+    fund_after_expiry(w3, escrow, funding)
+    with on_commit():
+        escrow_return_to_payer(escrow)
+    assert balance_of(token=chain.usdc, address=escrow.payer.wallet) == 10_000_000
+    assert ledger_balance(f"escrow:{escrow.public_id}") == 0
+    issues = reconcile(now=timezone.now() + LATER)
+    assert [i.kind for i in issues] == ["chain_call_failed"]  # the fund call's, kept to read
+
+
+def test_reconcile_accepts_escrows_whose_ledger_accounts_hold_what_is_due(
+    agent_with_balance: Any, chain: Any
+) -> None:
+    ledger_escrow(agent_with_balance)
+    escrow_release(ledger_escrow(agent_with_balance))
+    assert reconcile(now=timezone.now() + LATER) == []
+
+
+def test_only_a_failed_escrow_is_returned_to_its_payer(agent_with_balance: Any) -> None:
+    escrow = ledger_escrow(agent_with_balance)
+    with pytest.raises(InvalidTransition, match="not failed"):
+        escrow_return_to_payer(escrow)
+    assert ledger_balance(f"escrow:{escrow.public_id}") == AMOUNT + FEE
+
+
+def test_reconcile_flags_a_finished_escrow_whose_ledger_account_still_holds_money(
+    agent_with_balance: Any, chain: Any
+) -> None:
+    escrow = escrow_release(ledger_escrow(agent_with_balance))
+    ledger_record(  # a stray posting into the finished escrow's account
+        kind="adjustment",
+        idempotency_key="stray",
+        postings=[Posting(WORLD, f"escrow:{escrow.public_id}", 1)],
+    )
+    assert reconcile() == []  # within the grace period a move may still be landing
+    issues = reconcile(now=timezone.now() + LATER)
+    assert [(i.kind, i.subject) for i in issues] == [("escrow_ledger_mismatch", escrow.public_id)]
+    assert "holds 1 µUSDC on the ledger, where 0 is due" in issues[0].detail
+
+
+def test_reconcile_flags_a_held_escrow_whose_ledger_account_holds_less(
+    agent_with_balance: Any, chain: Any
+) -> None:
+    escrow = ledger_escrow(agent_with_balance)
+    ledger_record(
+        kind="adjustment",
+        idempotency_key="taken",
+        postings=[Posting(f"escrow:{escrow.public_id}", WORLD, AMOUNT + FEE)],
+    )
+    issues = reconcile(now=timezone.now() + LATER)
+    assert [(i.kind, i.subject) for i in issues] == [("escrow_ledger_mismatch", escrow.public_id)]
+    assert f"where {AMOUNT + FEE} is due" in issues[0].detail
+
+
+def test_an_on_chain_move_not_mined_yet_is_only_flagged_as_stuck(
+    paid_escrow: Callable[..., Escrow],
+) -> None:
+    escrow = paid_escrow()
+    escrow_release(Escrow.objects.get(pk=escrow.pk))  # its chain call never runs
+    kinds = {i.kind for i in reconcile(now=timezone.now() + LATER)}
+    assert kinds == {"escrow_move_stuck", "chain_call_stuck"}  # not a ledger mismatch
 
 
 def test_refunding_on_chain_returns_amount_and_fee_to_the_payer(
