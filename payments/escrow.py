@@ -65,10 +65,9 @@ def _return_to_payer(escrow: Escrow) -> None:
 
 
 # What happens when the contract refused to fund an escrow whose money nobody was promised
-# yet (it is still in the contract, unallocated). The marketplace replaces it
-# (`marketplace.commerce.escrow_failed`: the money goes back only when the job never
-# started, and that job is cancelled); without it the money goes back to the payer. Money
-# kept is flagged by reconciliation for an operator.
+# yet (`escrow_failed_settle`). The marketplace replaces it (`marketplace.commerce.
+# escrow_failed`: the money goes back only when the job never started, and that job is
+# cancelled); without it the money goes back to the payer.
 failed_escrow_handler: Callable[[Escrow], None] = _return_to_payer
 
 
@@ -388,15 +387,27 @@ def _fund_failed(call: ChainCall) -> None:
         call.last_error,
         f" (a {escrow.deferred} was waiting for it)" if escrow.deferred else "",
     )
-    if escrow.deferred in (S.RELEASED, S.SPLIT):
-        return  # the provider was told it is paid: kept for an operator (reconciliation)
-    failed_escrow_handler(escrow)
+    # What the failure means for the work is decided in a transaction of its own: the
+    # marketplace locks a job before its escrow, as every job move does, and this one
+    # already holds the escrow. Reconciliation runs it again if it did not finish.
+    transaction.on_commit(lambda: escrow_failed_settle(escrow), robust=True)
+
+
+@transaction.atomic
+def escrow_failed_settle(escrow: Escrow) -> None:
+    """Settle an escrow whose funding failed: its money (in the contract, unallocated) goes
+    back to the payer, unless the provider was told it is paid (a release or split waited
+    for the funding) or `failed_escrow_handler` keeps it for work under way. Money kept is
+    flagged by reconciliation for an operator."""
+    if escrow.deferred not in (S.RELEASED, S.SPLIT):
+        failed_escrow_handler(escrow)
 
 
 @transaction.atomic
 def escrow_return_to_payer(escrow: Escrow) -> None:
     """Send the money of an escrow whose funding failed back to its payer (once): it is in
     the contract, unallocated, and leaves the ledger's escrow account for the chain."""
+    escrow = _locked(escrow)
     if escrow.status != S.FAILED:
         raise InvalidTransition(f"escrow {escrow.public_id} is {escrow.status}, not failed")
     _ledger_settle(escrow, kind="escrow_failed", to_provider=0, to_fees=0, to_agent=escrow.total)

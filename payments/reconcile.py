@@ -128,6 +128,16 @@ def _check_escrow_ledger(
     )
 
 
+def _failed_escrows(held: dict[str, int], now: datetime, grace: timedelta) -> None:
+    """Settle again the escrows whose funding failed and whose money is still on the ledger
+    (the settlement after the failure did not finish; or it kept the money, which stays)."""
+    failed = Escrow.objects.filter(
+        status=S.FAILED, updated_at__lt=now - grace, public_id__in=list(held)
+    ).select_related("payer", "payee")
+    for escrow in failed:
+        escrows.escrow_failed_settle(escrow)
+
+
 def _orphan_payments(now: datetime, grace: timedelta) -> None:
     """Money paid to the escrow contract that never became an escrow goes back to its payer."""
     deployment = current_deployment()
@@ -209,6 +219,7 @@ def reconcile(
     open issues."""
     now = now or timezone.now()
     reconcile_x402_payments(now=now, grace=grace)
+    _failed_escrows(_held_on_ledger(), now, grace)
     held = _held_on_ledger()
     for escrow in Escrow.objects.filter(backing=Escrow.Backing.ON_CHAIN).select_related(
         "payer", "payee"

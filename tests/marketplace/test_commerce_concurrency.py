@@ -22,6 +22,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
+from django_q.conf import Conf
 
 from marketplace.commerce import accept_perform
 from marketplace.jobs import auto_verify_due, job_update
@@ -317,4 +318,48 @@ def test_two_completions_of_one_job_release_its_escrow_once() -> None:
     assert job.escrow is not None
     assert escrow_moves(job.escrow, Escrow.Status.RELEASED) == 1
     assert balance_of(provider_account(job.provider)) == PRICE
+    assert ledger_problems() == []
+
+
+# --- an escrow whose funding the contract refuses ----------------------------------------
+def test_a_refused_funding_racing_the_providers_completion_leaves_one_outcome(
+    chain: Any,
+    w3: Any,
+    funded_payer: Callable[..., Any],
+    snapshot: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Either the job is cancelled and the buyer repaid, or the provider finished first (its
+    release waits for the funding) and the money is kept for an operator; never both, and
+    no deadlock between the escrow's failure and the job's moves."""
+    monkeypatch.setattr(Conf, "SYNC", False)  # chain calls wait in the queue, as in production
+    payer = funded_payer(5 * PRICE)
+    buyer, _ = agent(wallet=payer.address)
+    thread, proposal = negotiating(buyer)
+    url = f"/v1/threads/{thread.public_id}/accept"
+    header, value = payment_header(post(url), payer, version=2)
+    assert post(url, **{header: value}).status_code == 201
+    job = Job.objects.select_related("escrow").get(thread=thread)
+    assert job.escrow is not None and job.escrow.status == Escrow.Status.PENDING
+    provider_key = api_key_issue(participant=job.provider)
+    w3.provider.make_request("evm_increaseTime", [31 * 24 * 3600])  # past the escrow's expiry
+    w3.provider.make_request("evm_mine", [])
+    _, update = race(
+        lambda: chain_calls_run_due(budget_seconds=20),
+        lambda: post(f"/v1/jobs/{job.public_id}/update", DELIVERABLES, HTTP_X_API_KEY=provider_key),
+    )
+    chain_calls_run_due(budget_seconds=20)  # the return of the money, if any
+    job.refresh_from_db()
+    escrow = Escrow.objects.get(pk=job.escrow_id)
+    assert escrow.status == Escrow.Status.FAILED
+    spent = 5 * PRICE - chain_balance(token=chain.usdc, address=payer.address)
+    if update.status_code == 200:
+        assert (job.status, escrow.deferred) == (Job.Status.RELEASED, Escrow.Status.RELEASED)
+        assert spent == proposal.total_micros
+        assert balance_of(f"escrow:{escrow.public_id}") == proposal.total_micros
+    else:
+        assert update.status_code == 409, update.content
+        assert job.status == Job.Status.CANCELLED
+        assert spent == 0
+        assert balance_of(f"escrow:{escrow.public_id}") == 0
     assert ledger_problems() == []

@@ -341,6 +341,27 @@ def test_a_funding_the_contract_refuses_sends_the_money_back_to_the_payer(
     assert ledger_problems() == []
 
 
+def test_reconcile_finishes_the_settlement_of_a_failed_escrow_the_process_left(
+    chain: Any,
+    w3: Any,
+    paid_escrow: Callable[..., Escrow],
+    on_commit: Callable[[], Any],
+    django_capture_on_commit_callbacks: Any,
+    snapshot: None,
+) -> None:
+    funding: list[Callable[[], None]] = []
+    escrow = paid_escrow(timezone.now() + timedelta(hours=1), funded=funding)
+    with django_capture_on_commit_callbacks(execute=False):  # the process died after it
+        fund_after_expiry(w3, escrow, funding)
+    assert escrow.status == "failed"
+    assert ledger_balance(f"escrow:{escrow.public_id}") == AMOUNT + FEE
+    with on_commit():
+        reconcile(now=timezone.now() + LATER)
+    assert balance_of(token=chain.usdc, address=escrow.payer.wallet) == 10_000_000
+    assert ledger_balance(f"escrow:{escrow.public_id}") == 0
+    assert ledger_problems() == []
+
+
 def test_a_funding_refused_after_a_release_was_promised_keeps_the_money_for_an_operator(
     chain: Any,
     w3: Any,
