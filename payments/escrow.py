@@ -438,6 +438,10 @@ def _settled(kind: str) -> Callable[[ChainCall], None]:
     return confirmed
 
 
+def _returned(call: ChainCall) -> None:
+    logger.info("returned %s µUSDC to %s (%s)", call.args[1], call.args[0], call.tx_hash)
+
+
 def _already_moved(call: ChainCall, reason: str) -> bool:
     """A revert because the escrow already moved as this call wanted (a lost receipt)."""
     from payments.chain.escrow_state import escrow_state
@@ -449,11 +453,6 @@ def _already_moved(call: ChainCall, reason: str) -> bool:
 register_handlers(
     "escrow_fund", confirmed=_funded, failed=_fund_failed, already_done=_already_moved
 )
-register_handlers(
-    "escrow_return_unallocated",
-    confirmed=lambda call: logger.info(
-        "returned %s µUSDC to %s (%s)", call.args[1], call.args[0], call.tx_hash
-    ),
-)
+register_handlers("escrow_return_unallocated", confirmed=_returned)
 for _kind in ("release", "refund", "split"):
     register_handlers(f"escrow_{_kind}", confirmed=_settled(_kind), already_done=_already_moved)
