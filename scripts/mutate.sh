@@ -19,9 +19,10 @@ declare -A TESTS=(
     [payments/ledger.py]="tests/payments/test_ledger.py tests/payments/test_ledger_concurrency.py tests/payments/test_gate_balance.py tests/payments/test_escrow.py"
     [payments/settlements.py]="tests/payments/test_settlements.py tests/payments/test_gate_x402.py tests/payments/test_hostile_facilitator.py tests/payments/test_escrow.py"
     [payments/escrow.py]="tests/payments/test_escrow.py tests/payments/test_gate_escrow.py"
+    [payments/reconcile.py]="tests/payments/test_escrow.py tests/payments/test_settlements.py"
 )
 MODULES=("$@")
-[ ${#MODULES[@]} -gt 0 ] || MODULES=(payments/ledger.py payments/settlements.py payments/escrow.py)
+[ ${#MODULES[@]} -gt 0 ] || MODULES=(payments/ledger.py payments/settlements.py payments/escrow.py payments/reconcile.py)
 
 WORK=$(mktemp -d)
 cleanup() {
