@@ -293,9 +293,15 @@ def chain_call_retry(call_id: int) -> ChainCall:
     return chain_call_run(call_id)
 
 
+def compensated_kinds() -> frozenset[str]:
+    """The kinds whose failure their `failed` handler acts on (a failed call of such a kind
+    must never run again)."""
+    return frozenset(kind for kind, handlers in _HANDLERS.items() if handlers.failed)
+
+
 def chain_call_compensated(call: ChainCall) -> bool:
     """Whether the failure of this failed call was acted on by its kind's `failed` handler."""
-    return call.status == ChainCall.Status.FAILED and _handlers(call.kind).failed is not None
+    return call.status == ChainCall.Status.FAILED and call.kind in compensated_kinds()
 
 
 def chain_call_run(call_id: int, *, receipt_timeout: float | None = None) -> ChainCall:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from payments import escrow as escrows
 from payments.chain.client import current_deployment
 from payments.chain.escrow_state import escrow_record, unallocated
-from payments.chain_calls import chain_call_compensated
+from payments.chain_calls import compensated_kinds
 from payments.models import ChainCall, Escrow, LedgerAccount, ReconciliationIssue, X402Payment
 from payments.settlements import GRACE, payment_return_from_escrow, reconcile_x402_payments
 
@@ -89,7 +89,17 @@ def _check_on_chain_escrow(escrow: Escrow, now: datetime, grace: timedelta) -> s
     return state
 
 
-def _held_on_ledger() -> dict[str, int]:
+def escrows_to_compare(held: dict[str, int]) -> QuerySet[Escrow]:
+    """The escrows whose records can still disagree: open ones, and finished ones whose
+    money the ledger still holds (`held`, from `held_on_ledger`). A finished escrow whose
+    account is empty is settled for good: its money left on the move itself (ledger) or when
+    the chain confirmed the move, after which the contract's state cannot change."""
+    return Escrow.objects.filter(
+        Q(status__in=[S.PENDING, S.HELD]) | Q(public_id__in=list(held))
+    ).select_related("payer", "payee")
+
+
+def held_on_ledger() -> dict[str, int]:
     """{escrow public id: what its ledger account holds}, for the accounts holding money."""
     accounts = (
         LedgerAccount.objects.filter(kind=LedgerAccount.Kind.ESCROW)
@@ -199,7 +209,17 @@ def _stuck_calls(now: datetime) -> None:
             f"({call.attempts} attempts; last error: {call.last_error or 'none'})",
             "Check the relayer's funds and nonce; retry the call from the admin.",
         )
-    for call in ChainCall.objects.filter(status=ChainCall.Status.FAILED):
+    # A failed call stays failed. One whose failure its kind already acted on needs only
+    # reading: once an operator resolves its issue, it stays resolved. Any other failure
+    # needs a retry, and its issue comes back until the call is retried.
+    compensated = compensated_kinds()
+    acknowledged = ReconciliationIssue.objects.filter(
+        kind="chain_call_failed", resolved_at__isnull=False
+    ).values("subject")
+    failed = ChainCall.objects.filter(status=ChainCall.Status.FAILED).exclude(
+        kind__in=compensated, idempotency_key__in=acknowledged
+    )
+    for call in failed:
         flag(
             "chain_call_failed",
             call.idempotency_key,
@@ -207,7 +227,7 @@ def _stuck_calls(now: datetime) -> None:
             "Read the reason and fix its cause. Its failure was already acted on (a failed "
             "escrow's money returned or kept for an operator, a payout's amount owed again), "
             "so it must not be retried."
-            if chain_call_compensated(call)
+            if call.kind in compensated
             else "Read the reason; fix its cause and retry the call from the admin.",
         )
 
@@ -215,23 +235,19 @@ def _stuck_calls(now: datetime) -> None:
 def reconcile(
     *, now: datetime | None = None, grace: timedelta = GRACE
 ) -> list[ReconciliationIssue]:
-    """Compare every escrow, payout and payment with the chain; fix what is safe; return the
-    open issues."""
+    """Compare the unsettled escrows, payouts and payments with the chain; fix what is safe;
+    return the open issues."""
     now = now or timezone.now()
     reconcile_x402_payments(now=now, grace=grace)
-    _failed_escrows(_held_on_ledger(), now, grace)
-    held = _held_on_ledger()
-    for escrow in Escrow.objects.filter(backing=Escrow.Backing.ON_CHAIN).select_related(
-        "payer", "payee"
-    ):
-        state = _check_on_chain_escrow(escrow, now, grace)
-        if state is not None:
-            _check_escrow_ledger(escrow, held.get(escrow.public_id, 0), state, now, grace)
-    ledger_escrows = Escrow.objects.filter(backing=Escrow.Backing.LEDGER).filter(
-        Q(status=S.HELD) | Q(public_id__in=list(held))
-    )
-    for escrow in ledger_escrows:
-        _check_escrow_ledger(escrow, held.get(escrow.public_id, 0), None, now, grace)
+    _failed_escrows(held_on_ledger(), now, grace)
+    held = held_on_ledger()
+    for escrow in escrows_to_compare(held):
+        state = None
+        if escrow.backing == Escrow.Backing.ON_CHAIN:
+            state = _check_on_chain_escrow(escrow, now, grace)
+            if state is None:
+                continue
+        _check_escrow_ledger(escrow, held.get(escrow.public_id, 0), state, now, grace)
     _orphan_payments(now, grace)
     _unexplained_unallocated(held)
     _expired(now)

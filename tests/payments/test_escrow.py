@@ -20,6 +20,7 @@ from payments.escrow import (
     escrow_return_to_payer,
     escrow_split,
     provider_account,
+    return_unallocated,
     split_parts,
 )
 from payments.ledger import (
@@ -32,8 +33,8 @@ from payments.ledger import (
 )
 from payments.ledger import balance_of as ledger_balance
 from payments.ledger_check import ledger_problems
-from payments.models import ChainCall, Escrow, X402Payment
-from payments.reconcile import reconcile
+from payments.models import ChainCall, Escrow, ReconciliationIssue, X402Payment
+from payments.reconcile import escrows_to_compare, held_on_ledger, reconcile
 from payments.services import participant_for_wallet
 from tests.factories import ParticipantFactory, payment_row
 from the402.lib.errors import ApplicationError
@@ -410,6 +411,47 @@ def test_reconcile_accepts_escrows_whose_ledger_accounts_hold_what_is_due(
     ledger_escrow(agent_with_balance)
     escrow_release(ledger_escrow(agent_with_balance))
     assert reconcile(now=timezone.now() + LATER) == []
+
+
+def test_a_resolved_failure_of_a_call_already_acted_on_stays_resolved(
+    w3: Any,
+    paid_escrow: Callable[..., Escrow],
+    on_commit: Callable[[], Any],
+    snapshot: None,
+) -> None:
+    funding: list[Callable[[], None]] = []
+    escrow = paid_escrow(timezone.now() + timedelta(hours=1), funded=funding)
+    with on_commit():
+        fund_after_expiry(w3, escrow, funding)
+    (issue,) = reconcile(now=timezone.now() + LATER)
+    ReconciliationIssue.objects.filter(pk=issue.pk).update(resolved_at=timezone.now())
+    assert reconcile(now=timezone.now() + LATER) == []
+
+
+def test_a_resolved_failure_of_a_call_that_needs_a_retry_comes_back(
+    chain: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        call = return_unallocated(to="0x" + "ab" * 20, amount=1, idempotency_key="lost")
+    ChainCall.objects.filter(pk=call.pk).update(status=ChainCall.Status.FAILED)
+    (issue,) = reconcile()
+    ReconciliationIssue.objects.filter(pk=issue.pk).update(resolved_at=timezone.now())
+    assert [i.subject for i in reconcile()] == ["lost"]
+
+
+def test_reconcile_compares_only_escrows_whose_records_can_still_disagree(
+    agent_with_balance: Any, paid_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
+) -> None:
+    settled_on_chain = paid_escrow()
+    with on_commit():
+        escrow_release(Escrow.objects.get(pk=settled_on_chain.pk))
+    releasing_on_chain = paid_escrow()
+    escrow_release(Escrow.objects.get(pk=releasing_on_chain.pk))  # not confirmed yet
+    held_on_chain = paid_escrow()
+    escrow_release(ledger_escrow(agent_with_balance))
+    held = ledger_escrow(agent_with_balance)
+    compared = {escrow.pk for escrow in escrows_to_compare(held_on_ledger())}
+    assert compared == {releasing_on_chain.pk, held_on_chain.pk, held.pk}
 
 
 def test_only_a_failed_escrow_is_returned_to_its_payer(agent_with_balance: Any) -> None:
