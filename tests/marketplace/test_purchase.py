@@ -70,6 +70,26 @@ def buy(api: Client, service: Any, brief: Any, **headers: str) -> Any:
     )
 
 
+def bought_unfunded(
+    api: Client, service: Any, payer: Any, capture: Any
+) -> tuple[Job, list[Callable[[], Any]]]:
+    """An x402 purchase of an escrowed service, and its escrow's `fund`, not run yet."""
+    header, value = payment_header(buy(api, service, {}), payer, version=2)
+    with capture(execute=False) as funding:
+        response = buy(api, service, {}, **{header: value})
+    assert response.status_code == 201, response.content
+    return Job.objects.get(public_id=response.json()["job_id"]), funding
+
+
+def fund_after_expiry(w3: Any, funding: list[Callable[[], Any]], capture: Any) -> None:
+    """Mine the escrow's `fund` only after its expiry, which the contract refuses."""
+    w3.provider.make_request("evm_increaseTime", [31 * 24 * 3600])
+    w3.provider.make_request("evm_mine", [])
+    with capture(execute=True):
+        for run in funding:
+            run()
+
+
 # --- data APIs --------------------------------------------------------------------------
 def test_a_data_api_answers_in_the_response_and_pays_the_provider(
     api: Client, provider_server: Provider
@@ -256,16 +276,8 @@ def test_a_purchase_whose_escrow_the_contract_refuses_is_cancelled_and_repaid(
 ) -> None:
     service = service_at(provider_server, service_type=ServiceType.AUTOMATED_SERVICE)
     payer = funded_payer(5 * PRICE)
-    header, value = payment_header(buy(api, service, {}), payer, version=2)
-    with django_capture_on_commit_callbacks(execute=False) as funding:
-        response = buy(api, service, {}, **{header: value})
-    job = Job.objects.get(public_id=response.json()["job_id"])
-    # `fund` is mined only after the escrow's expiry, which the contract refuses.
-    w3.provider.make_request("evm_increaseTime", [31 * 24 * 3600])
-    w3.provider.make_request("evm_mine", [])
-    with django_capture_on_commit_callbacks(execute=True):
-        for run in funding:
-            run()
+    job, funding = bought_unfunded(api, service, payer, django_capture_on_commit_callbacks)
+    fund_after_expiry(w3, funding, django_capture_on_commit_callbacks)
     job.refresh_from_db()
     assert (job.status, job.escrow.status) == (Job.Status.CANCELLED, Escrow.Status.FAILED)
     assert chain_balance(token=chain.usdc, address=payer.address) == 5 * PRICE
@@ -283,16 +295,9 @@ def test_a_job_under_way_keeps_its_failed_escrows_money_for_an_operator(
 ) -> None:
     service = service_at(provider_server, service_type=ServiceType.AUTOMATED_SERVICE)
     payer = funded_payer(5 * PRICE)
-    header, value = payment_header(buy(api, service, {}), payer, version=2)
-    with django_capture_on_commit_callbacks(execute=False) as funding:
-        response = buy(api, service, {}, **{header: value})
-    job = Job.objects.get(public_id=response.json()["job_id"])
+    job, funding = bought_unfunded(api, service, payer, django_capture_on_commit_callbacks)
     job_update(job=job, provider=service.provider, status="in_progress")
-    w3.provider.make_request("evm_increaseTime", [31 * 24 * 3600])
-    w3.provider.make_request("evm_mine", [])
-    with django_capture_on_commit_callbacks(execute=True):
-        for run in funding:
-            run()
+    fund_after_expiry(w3, funding, django_capture_on_commit_callbacks)
     job.refresh_from_db()
     assert (job.status, job.escrow.status) == (Job.Status.IN_PROGRESS, Escrow.Status.FAILED)
     assert chain_balance(token=chain.usdc, address=payer.address) == 5 * PRICE - PRICE - FEE
@@ -390,11 +395,7 @@ def test_a_job_completed_before_its_escrow_is_funded_is_paid_once_funded(
 ) -> None:
     service = service_at(provider_server, service_type=ServiceType.AUTOMATED_SERVICE)
     payer = funded_payer(5 * PRICE)
-    header, value = payment_header(buy(api, service, {}), payer, version=2)
-    with django_capture_on_commit_callbacks(execute=False) as funding:
-        response = buy(api, service, {}, **{header: value})
-    assert response.status_code == 201, response.content
-    job = Job.objects.get(public_id=response.json()["job_id"])
+    job, funding = bought_unfunded(api, service, payer, django_capture_on_commit_callbacks)
     assert job.escrow.status == Escrow.Status.PENDING  # `fund` not mined yet
     # An automated provider that finishes within the block: the job moves on at once.
     job = job_update(job=job, provider=service.provider, status="completed", deliverables={})

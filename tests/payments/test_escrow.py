@@ -309,26 +309,37 @@ def test_only_one_move_can_wait_for_the_funding(
     assert ledger_problems() == []
 
 
-def fund_after_expiry(w3: Any, escrow: Escrow, funding: list[Callable[[], None]]) -> None:
-    """Mine the escrow's `fund` only after its expiry, which the contract refuses."""
-    w3.provider.make_request("evm_increaseTime", [2 * 3600])
-    w3.provider.make_request("evm_mine", [])
-    for run in funding:
-        run()
-    escrow.refresh_from_db()
+@pytest.fixture
+def refused_escrow(
+    w3: Any, paid_escrow: Callable[..., Escrow], snapshot: None
+) -> Callable[..., Escrow]:
+    """An on-chain escrow whose `fund` is mined only after its expiry, which the contract
+    refuses; `meanwhile` acts on the escrow while the funding waits."""
+
+    def _refused(meanwhile: Callable[[Escrow], object] | None = None) -> Escrow:
+        funding: list[Callable[[], None]] = []
+        escrow = paid_escrow(timezone.now() + timedelta(hours=1), funded=funding)
+        if meanwhile is not None:
+            meanwhile(Escrow.objects.get(pk=escrow.pk))
+        w3.provider.make_request("evm_increaseTime", [2 * 3600])
+        w3.provider.make_request("evm_mine", [])
+        for run in funding:
+            run()
+        escrow.refresh_from_db()
+        return escrow
+
+    return _refused
+
+
+def release_early(escrow: Escrow) -> Escrow:
+    return escrow_release(escrow, reason="verified early")
 
 
 def test_a_funding_the_contract_refuses_sends_the_money_back_to_the_payer(
-    chain: Any,
-    w3: Any,
-    paid_escrow: Callable[..., Escrow],
-    on_commit: Callable[[], Any],
-    snapshot: None,
+    chain: Any, refused_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
 ) -> None:
-    funding: list[Callable[[], None]] = []
-    escrow = paid_escrow(timezone.now() + timedelta(hours=1), funded=funding)
     with on_commit():
-        fund_after_expiry(w3, escrow, funding)
+        escrow = refused_escrow()
     assert escrow.status == "failed"
     assert ChainCall.objects.get(kind="escrow_fund").status == "failed"
     assert balance_of(token=chain.usdc, address=escrow.payer.wallet) == 10_000_000
@@ -344,16 +355,12 @@ def test_a_funding_the_contract_refuses_sends_the_money_back_to_the_payer(
 
 def test_reconcile_finishes_the_settlement_of_a_failed_escrow_the_process_left(
     chain: Any,
-    w3: Any,
-    paid_escrow: Callable[..., Escrow],
+    refused_escrow: Callable[..., Escrow],
     on_commit: Callable[[], Any],
     django_capture_on_commit_callbacks: Any,
-    snapshot: None,
 ) -> None:
-    funding: list[Callable[[], None]] = []
-    escrow = paid_escrow(timezone.now() + timedelta(hours=1), funded=funding)
     with django_capture_on_commit_callbacks(execute=False):  # the process died after it
-        fund_after_expiry(w3, escrow, funding)
+        escrow = refused_escrow()
     assert escrow.status == "failed"
     assert ledger_balance(f"escrow:{escrow.public_id}") == AMOUNT + FEE
     with on_commit():
@@ -364,17 +371,10 @@ def test_reconcile_finishes_the_settlement_of_a_failed_escrow_the_process_left(
 
 
 def test_a_funding_refused_after_a_release_was_promised_keeps_the_money_for_an_operator(
-    chain: Any,
-    w3: Any,
-    paid_escrow: Callable[..., Escrow],
-    on_commit: Callable[[], Any],
-    snapshot: None,
+    chain: Any, refused_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
 ) -> None:
-    funding: list[Callable[[], None]] = []
-    escrow = paid_escrow(timezone.now() + timedelta(hours=1), funded=funding)
-    escrow_release(Escrow.objects.get(pk=escrow.pk), reason="verified early")
     with on_commit():
-        fund_after_expiry(w3, escrow, funding)
+        escrow = refused_escrow(meanwhile=release_early)
     assert (escrow.status, escrow.deferred) == ("failed", "released")
     assert not ChainCall.objects.filter(kind="escrow_return_unallocated").exists()
     assert unallocated() == AMOUNT + FEE
@@ -387,16 +387,9 @@ def test_a_funding_refused_after_a_release_was_promised_keeps_the_money_for_an_o
 
 
 def test_an_operator_returns_a_kept_failed_escrow_to_its_payer(
-    chain: Any,
-    w3: Any,
-    paid_escrow: Callable[..., Escrow],
-    on_commit: Callable[[], Any],
-    snapshot: None,
+    chain: Any, refused_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
 ) -> None:
-    funding: list[Callable[[], None]] = []
-    escrow = paid_escrow(timezone.now() + timedelta(hours=1), funded=funding)
-    escrow_release(Escrow.objects.get(pk=escrow.pk), reason="verified early")
-    fund_after_expiry(w3, escrow, funding)
+    escrow = refused_escrow(meanwhile=release_early)
     with on_commit():
         escrow_return_to_payer(escrow)
     assert balance_of(token=chain.usdc, address=escrow.payer.wallet) == 10_000_000
@@ -414,15 +407,10 @@ def test_reconcile_accepts_escrows_whose_ledger_accounts_hold_what_is_due(
 
 
 def test_a_resolved_failure_of_a_call_already_acted_on_stays_resolved(
-    w3: Any,
-    paid_escrow: Callable[..., Escrow],
-    on_commit: Callable[[], Any],
-    snapshot: None,
+    refused_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
 ) -> None:
-    funding: list[Callable[[], None]] = []
-    escrow = paid_escrow(timezone.now() + timedelta(hours=1), funded=funding)
     with on_commit():
-        fund_after_expiry(w3, escrow, funding)
+        refused_escrow()
     (issue,) = reconcile(now=timezone.now() + LATER)
     ReconciliationIssue.objects.filter(pk=issue.pk).update(resolved_at=timezone.now())
     assert reconcile(now=timezone.now() + LATER) == []
