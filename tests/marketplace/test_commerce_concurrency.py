@@ -19,13 +19,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_q.conf import Conf
 
 from marketplace.commerce import accept_perform
-from marketplace.jobs import auto_verify_due, job_update
+from marketplace.jobs import auto_verify_due, job_dispute, job_update
 from marketplace.models import Job, JobTransition, Proposal, ServiceType, Thread
 from marketplace.threads import proposal_make, thread_open
 from payments.chain.usdc import balance_of as chain_balance
@@ -318,6 +319,35 @@ def test_two_completions_of_one_job_release_its_escrow_once() -> None:
     assert job.escrow is not None
     assert escrow_moves(job.escrow, Escrow.Status.RELEASED) == 1
     assert balance_of(provider_account(job.provider)) == PRICE
+    assert ledger_problems() == []
+
+
+# --- dispute resolution in the admin ------------------------------------------------------
+def test_two_admins_resolving_one_dispute_at_once_move_the_money_once() -> None:
+    buyer, _ = agent()
+    job = accepted_job(buyer, ServiceType.HUMAN_SERVICE)
+    job = job_update(job=job, provider=job.provider, status="in_progress")
+    job = job_dispute(job=job, buyer=buyer, reason=REASON["reason"])
+    assert job.escrow is not None
+    url = f"/admin/marketplace/dispute/{job.pk}/change/"
+
+    def admin(name: str, resolution: str) -> Callable[[], Any]:
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(User.objects.create_superuser(name, f"{name}@example.com", "pw"))
+        return lambda: client.post(url, {"resolution": resolution, "note": "Decided."})
+
+    responses = race(admin("alice", "release"), admin("bob", "refund"))
+    assert sorted(statuses(responses)) == [200, 302], [r.content for r in responses]
+    job.refresh_from_db()
+    paid_to_provider = balance_of(provider_account(job.provider))
+    returned_to_buyer = balance_of(agent_account(buyer))
+    if job.status == Job.Status.RELEASED:
+        assert (paid_to_provider, returned_to_buyer) == (PRICE, 0)
+    else:
+        assert job.status == Job.Status.REFUNDED
+        assert (paid_to_provider, returned_to_buyer) == (0, job.escrow.total)
+    moves = EscrowTransition.objects.filter(escrow=job.escrow).exclude(to_status="held")
+    assert moves.count() == 1
     assert ledger_problems() == []
 
 
