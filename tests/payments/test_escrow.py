@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from payments.chain.escrow_state import escrow_record, unallocated
-from payments.chain.usdc import balance_of, settle_transfer_with_authorization
+from payments.chain.usdc import balance_of, mint, settle_transfer_with_authorization
 from payments.escrow import (
     InvalidTransition,
     escrow_open_ledger,
@@ -485,6 +485,46 @@ def test_an_on_chain_move_not_mined_yet_is_only_flagged_as_stuck(
     escrow_release(Escrow.objects.get(pk=escrow.pk))  # its chain call never runs
     kinds = {i.kind for i in reconcile(now=timezone.now() + LATER)}
     assert kinds == {"escrow_move_stuck", "chain_call_stuck"}  # not a ledger mismatch
+
+
+def test_an_on_chain_move_is_not_stuck_within_the_grace_period(
+    paid_escrow: Callable[..., Escrow],
+) -> None:
+    escrow = paid_escrow()
+    escrow_release(Escrow.objects.get(pk=escrow.pk))  # its chain call has not run yet
+    assert reconcile() == []
+
+
+def test_reconcile_flags_an_escrow_the_contract_disagrees_with(
+    paid_escrow: Callable[..., Escrow],
+) -> None:
+    escrow = paid_escrow()
+    Escrow.objects.filter(pk=escrow.pk).update(status="reclaimed")  # a record gone wrong
+    (issue,) = reconcile()
+    assert (issue.kind, issue.subject) == ("escrow_state_mismatch", escrow.public_id)
+    assert issue.detail == "we say reclaimed, the contract says Held"
+
+
+def test_reconcile_flags_an_escrow_holding_other_amounts_than_the_contract(
+    paid_escrow: Callable[..., Escrow],
+) -> None:
+    escrow = paid_escrow()
+    Escrow.objects.filter(pk=escrow.pk).update(fee=FEE + 1)  # a record gone wrong
+    (issue,) = reconcile()
+    assert (issue.kind, issue.subject) == ("escrow_amount_mismatch", escrow.public_id)
+    assert issue.detail == f"we hold {AMOUNT}+{FEE + 1}, the contract {AMOUNT}+{FEE}"
+
+
+def test_reconcile_flags_money_in_the_contract_that_no_record_explains(
+    chain: Any, snapshot: None
+) -> None:
+    before = unallocated()
+    mint(token=chain.usdc, to=chain.escrow, amount=7)
+    (issue,) = reconcile()
+    assert (issue.kind, issue.subject) == ("escrow_unallocated_funds", chain.escrow)
+    assert issue.detail == (
+        f"the contract holds {before + 7} µUSDC unallocated; escrows and refunds explain 0"
+    )
 
 
 def test_refunding_on_chain_returns_amount_and_fee_to_the_payer(
