@@ -362,6 +362,8 @@ def test_reconcile_finishes_the_settlement_of_a_failed_escrow_the_process_left(
     with django_capture_on_commit_callbacks(execute=False):  # the process died after it
         escrow = refused_escrow()
     assert escrow.status == "failed"
+    with on_commit():
+        reconcile()  # within the grace period the settlement may still be under way
     assert ledger_balance(f"escrow:{escrow.public_id}") == AMOUNT + FEE
     with on_commit():
         reconcile(now=timezone.now() + LATER)
@@ -493,6 +495,17 @@ def test_an_on_chain_move_is_not_stuck_within_the_grace_period(
     escrow = paid_escrow()
     escrow_release(Escrow.objects.get(pk=escrow.pk))  # its chain call has not run yet
     assert reconcile() == []
+
+
+def test_reconcile_flags_a_funding_not_mined_after_the_grace_period(
+    paid_escrow: Callable[..., Escrow],
+) -> None:
+    escrow = paid_escrow(funded=[])  # its `fund` call never runs
+    assert reconcile() == []
+    issues = reconcile(now=timezone.now() + LATER)
+    stuck = next(i for i in issues if i.kind == "escrow_move_stuck")
+    assert stuck.subject == escrow.public_id
+    assert f"open calls: escrow-fund:{escrow.public_id}" in stuck.detail
 
 
 def test_reconcile_flags_an_escrow_the_contract_disagrees_with(
