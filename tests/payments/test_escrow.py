@@ -498,8 +498,9 @@ def test_an_on_chain_move_is_not_stuck_within_the_grace_period(
 
 
 def test_reconcile_flags_a_funding_not_mined_after_the_grace_period(
-    paid_escrow: Callable[..., Escrow],
+    paid_escrow: Callable[..., Escrow], snapshot: None
 ) -> None:
+    """(The snapshot takes back the payment, which would stay unallocated in the contract.)"""
     escrow = paid_escrow(funded=[])  # its `fund` call never runs
     assert reconcile() == []
     issues = reconcile(now=timezone.now() + LATER)
