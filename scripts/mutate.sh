@@ -48,6 +48,9 @@ name = "local"
 EOF
     (
         cd "$WORK/tree"
+        # The tests must pass unmutated first: otherwise every mutant counts as killed.
+        "$ROOT/.venv/bin/cosmic-ray" baseline "$WORK/$name.toml" ||
+            { echo "the tests of $module fail without any mutation; fix them first" >&2; exit 1; }
         "$ROOT/.venv/bin/cosmic-ray" init "$WORK/$name.toml" "$WORK/$name.sqlite"
         "$ROOT/.venv/bin/cosmic-ray" exec "$WORK/$name.toml" "$WORK/$name.sqlite"
     )
