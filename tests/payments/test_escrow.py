@@ -485,8 +485,10 @@ def test_an_on_chain_move_not_mined_yet_is_only_flagged_as_stuck(
 ) -> None:
     escrow = paid_escrow()
     escrow_release(Escrow.objects.get(pk=escrow.pk))  # its chain call never runs
-    kinds = {i.kind for i in reconcile(now=timezone.now() + LATER)}
-    assert kinds == {"escrow_move_stuck", "chain_call_stuck"}  # not a ledger mismatch
+    issues = {i.kind: i for i in reconcile(now=timezone.now() + LATER)}
+    assert set(issues) == {"escrow_move_stuck", "chain_call_stuck"}  # not a ledger mismatch
+    assert issues["chain_call_stuck"].subject == f"escrow-release:{escrow.public_id}"
+    assert "(0 attempts; last error: none)" in issues["chain_call_stuck"].detail
 
 
 def test_an_on_chain_move_is_not_stuck_within_the_grace_period(
