@@ -166,14 +166,25 @@ def _orphan_payments(now: datetime, grace: timedelta) -> None:
 
 
 def _unexplained_unallocated(held: dict[str, int]) -> None:
-    # Money waits unallocated for the escrows being funded, and for failed ones the ledger
-    # still holds (flagged on their own).
-    waiting = (
+    # Money waits unallocated for the escrows being funded, for failed ones the ledger still
+    # holds (flagged on their own), and for payments whose request has not opened their
+    # escrow yet (returned once the grace period is over: `_orphan_payments`).
+    escrows = (
         Escrow.objects.filter(backing=Escrow.Backing.ON_CHAIN)
         .filter(Q(status=S.PENDING) | Q(status=S.FAILED, public_id__in=list(held)))
         .aggregate(total=Sum("amount") + Sum("fee"))["total"]
-        or 0
     )
+    payments = X402Payment.objects.filter(
+        pay_to=current_deployment().escrow.lower(),
+        escrow__isnull=True,
+        fulfilled_at__isnull=True,
+        status__in=[
+            X402Payment.Status.SETTLING,
+            X402Payment.Status.PENDING,
+            X402Payment.Status.SETTLED,
+        ],
+    ).aggregate(total=Sum("amount"))["total"]
+    waiting = (escrows or 0) + (payments or 0)
     returning = sum(
         int(call.args[1])
         for call in ChainCall.objects.filter(kind="escrow_return_unallocated").exclude(
@@ -185,8 +196,8 @@ def _unexplained_unallocated(held: dict[str, int]) -> None:
         flag(
             "escrow_unallocated_funds",
             current_deployment().escrow,
-            f"the contract holds {loose} µUSDC unallocated; escrows and refunds explain "
-            f"{waiting + returning}",
+            f"the contract holds {loose} µUSDC unallocated; escrows, payments and refunds "
+            f"explain {waiting + returning}",
             "Find the payments that reached the contract without a record; return them with "
             "returnUnallocated.",
         )
