@@ -521,14 +521,15 @@ def test_reconcile_flags_an_escrow_the_contract_disagrees_with(
     assert issue.detail == "we say reclaimed, the contract says Held"
 
 
+@pytest.mark.parametrize("fee", [FEE - 1, FEE + 1])
 def test_reconcile_flags_an_escrow_holding_other_amounts_than_the_contract(
-    paid_escrow: Callable[..., Escrow],
+    paid_escrow: Callable[..., Escrow], fee: int
 ) -> None:
     escrow = paid_escrow()
-    Escrow.objects.filter(pk=escrow.pk).update(fee=FEE + 1)  # a record gone wrong
+    Escrow.objects.filter(pk=escrow.pk).update(fee=fee)  # a record gone wrong
     (issue,) = reconcile()
     assert (issue.kind, issue.subject) == ("escrow_amount_mismatch", escrow.public_id)
-    assert issue.detail == f"we hold {AMOUNT}+{FEE + 1}, the contract {AMOUNT}+{FEE}"
+    assert issue.detail == f"we hold {AMOUNT}+{fee}, the contract {AMOUNT}+{FEE}"
 
 
 def test_reconcile_counts_a_pending_escrows_money_as_explained(
