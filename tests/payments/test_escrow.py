@@ -532,16 +532,21 @@ def test_reconcile_flags_an_escrow_holding_other_amounts_than_the_contract(
     assert issue.detail == f"we hold {AMOUNT}+{fee}, the contract {AMOUNT}+{FEE}"
 
 
-def test_reconcile_counts_a_pending_escrows_money_as_explained(
-    chain: Any, paid_escrow: Callable[..., Escrow], snapshot: None
+def test_reconcile_counts_pending_escrows_and_returns_as_explained(
+    chain: Any,
+    paid_escrow: Callable[..., Escrow],
+    django_capture_on_commit_callbacks: Any,
+    snapshot: None,
 ) -> None:
     before = unallocated()
     paid_escrow(funded=[])  # its `fund` is not mined: the money waits unallocated
+    with django_capture_on_commit_callbacks(execute=False):  # a return not sent yet
+        return_unallocated(to="0x" + "ab" * 20, amount=5, idempotency_key="returning")
     mint(token=chain.usdc, to=chain.escrow, amount=7)
     (issue,) = reconcile()
     assert issue.detail == (
         f"the contract holds {before + AMOUNT + FEE + 7} µUSDC unallocated; escrows, "
-        f"payments and refunds explain {AMOUNT + FEE}"
+        f"payments and refunds explain {AMOUNT + FEE + 5}"
     )
 
 
