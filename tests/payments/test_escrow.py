@@ -499,6 +499,13 @@ def test_an_on_chain_move_is_not_stuck_within_the_grace_period(
     assert reconcile() == []
 
 
+def test_a_held_on_chain_escrow_raises_nothing_after_the_grace_period(
+    paid_escrow: Callable[..., Escrow],
+) -> None:
+    paid_escrow()
+    assert reconcile(now=timezone.now() + LATER) == []
+
+
 def test_reconcile_flags_a_funding_not_mined_after_the_grace_period(
     paid_escrow: Callable[..., Escrow], snapshot: None
 ) -> None:
