@@ -518,6 +518,38 @@ def test_reconcile_flags_a_funding_not_mined_after_the_grace_period(
     assert f"open calls: escrow-fund:{escrow.public_id}" in stuck.detail
 
 
+def test_a_confirmed_on_chain_move_whose_ledger_account_holds_money_is_a_ledger_mismatch(
+    paid_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
+) -> None:
+    escrow = paid_escrow()
+    with on_commit():
+        escrow_release(Escrow.objects.get(pk=escrow.pk))
+    ledger_record(
+        kind="adjustment",
+        idempotency_key="stray",
+        postings=[Posting(WORLD, f"escrow:{escrow.public_id}", 1)],
+    )
+    issues = reconcile(now=timezone.now() + LATER)
+    assert [(i.kind, i.subject) for i in issues] == [("escrow_ledger_mismatch", escrow.public_id)]
+
+
+def test_an_issue_is_logged_once_however_often_reconcile_finds_it(
+    paid_escrow: Callable[..., Escrow], caplog: pytest.LogCaptureFixture
+) -> None:
+    escrow = paid_escrow()
+    Escrow.objects.filter(pk=escrow.pk).update(status="reclaimed")
+
+    def logged() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "payments.reconcile"]
+
+    reconcile()
+    assert len(logged()) == 1
+    assert escrow.public_id in logged()[0]
+    caplog.clear()
+    reconcile()
+    assert logged() == []
+
+
 def test_reconcile_flags_an_escrow_the_contract_disagrees_with(
     paid_escrow: Callable[..., Escrow],
 ) -> None:
