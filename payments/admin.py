@@ -122,12 +122,15 @@ class EscrowAdmin(ReadOnlyAdmin):
     def return_to_payer(self, request: HttpRequest, queryset: QuerySet[Escrow]) -> None:
         from payments.escrow import escrow_return_to_payer
 
+        queued = 0
         for escrow in queryset.select_related("payer"):
             try:
                 escrow_return_to_payer(escrow)
+                queued += 1
             except Conflict as exc:
                 self.message_user(request, exc.message, level=messages.ERROR)
-        self.message_user(request, "Returns queued; see the chain calls.")
+        if queued:
+            self.message_user(request, f"{queued} returns queued; see the chain calls.")
 
 
 @admin.register(ChainCall)

@@ -102,7 +102,8 @@ def w3(chain: Deployment) -> Web3:
 
 @pytest.fixture
 def snapshot(w3: Web3) -> Iterator[None]:
-    """Undo chain-time travel after the test, so other tests keep the wall clock."""
+    """Undo what the test did on the chain (time travel, money left in the contract), so
+    other tests keep the wall clock and an escrow contract their records explain."""
     snapshot_id = w3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
     yield
     w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot_id])

@@ -132,5 +132,6 @@ def test_only_failed_escrows_are_returned_to_their_payers_from_the_admin(
         follow=True,
     )
     assert "is held, not failed" in response.content.decode()
+    assert "returns queued" not in response.content.decode()
     assert ledger_balance(f"escrow:{escrow.public_id}") == 1_000_000
     assert not ChainCall.objects.exists()
