@@ -464,6 +464,7 @@ def test_reconcile_flags_a_finished_escrow_whose_ledger_account_still_holds_mone
     issues = reconcile(now=timezone.now() + LATER)
     assert [(i.kind, i.subject) for i in issues] == [("escrow_ledger_mismatch", escrow.public_id)]
     assert "holds 1 µUSDC on the ledger, where 0 is due" in issues[0].detail
+    assert issues[0].action.startswith("Compare the escrow's transitions")
 
 
 def test_reconcile_flags_a_held_escrow_whose_ledger_account_holds_less(
@@ -558,6 +559,24 @@ def test_reconcile_flags_an_escrow_the_contract_disagrees_with(
     (issue,) = reconcile()
     assert (issue.kind, issue.subject) == ("escrow_state_mismatch", escrow.public_id)
     assert issue.detail == "we say reclaimed, the contract says Held"
+
+
+def test_reconcile_flags_a_held_escrow_released_behind_its_back(
+    chain: Any, w3: Any, paid_escrow: Callable[..., Escrow], snapshot: None
+) -> None:
+    from payments.chain.client import relayer
+
+    escrow = paid_escrow()
+    contract = _escrow_contract(w3, chain)
+    tx_hash = relayer().send(contract.functions.release(bytes.fromhex(escrow.chain_id[2:])))
+    w3.eth.wait_for_transaction_receipt(tx_hash)
+    (issue,) = reconcile()
+    assert (issue.kind, issue.detail) == (
+        "escrow_state_mismatch",
+        "we say held, the contract says Released",
+    )
+    escrow.refresh_from_db()
+    assert escrow.status == "held"  # only a reclaim by the payer is recorded on its own
 
 
 @pytest.mark.parametrize("fee", [FEE - 1, FEE + 1])
