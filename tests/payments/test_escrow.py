@@ -478,7 +478,7 @@ def test_reconcile_flags_a_held_escrow_whose_ledger_account_holds_less(
     )
     issues = reconcile(now=timezone.now() + LATER)
     assert [(i.kind, i.subject) for i in issues] == [("escrow_ledger_mismatch", escrow.public_id)]
-    assert f"where {AMOUNT + FEE} is due" in issues[0].detail
+    assert f"holds 0 µUSDC on the ledger, where {AMOUNT + FEE} is due" in issues[0].detail
 
 
 def test_an_on_chain_move_not_mined_yet_is_only_flagged_as_stuck(
