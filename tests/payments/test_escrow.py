@@ -599,12 +599,12 @@ def test_reconcile_counts_pending_escrows_and_returns_as_explained(
     before = unallocated()
     paid_escrow(funded=[])  # its `fund` is not mined: the money waits unallocated
     with django_capture_on_commit_callbacks(execute=False):  # a return not sent yet
-        return_unallocated(to="0x" + "ab" * 20, amount=5, idempotency_key="returning")
-    mint(token=chain.usdc, to=chain.escrow, amount=7)
+        return_unallocated(to="0x" + "ab" * 20, amount=32, idempotency_key="returning")
+    mint(token=chain.usdc, to=chain.escrow, amount=40)
     (issue,) = reconcile()
     assert issue.detail == (
-        f"the contract holds {before + AMOUNT + FEE + 7} µUSDC unallocated; escrows, "
-        f"payments and refunds explain {AMOUNT + FEE + 5}"
+        f"the contract holds {before + AMOUNT + FEE + 40} µUSDC unallocated; escrows, "
+        f"payments and refunds explain {AMOUNT + FEE + 32}"
     )
 
 
