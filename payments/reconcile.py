@@ -148,15 +148,17 @@ def _failed_escrows(held: dict[str, int], now: datetime, grace: timedelta) -> No
         escrows.escrow_failed_settle(escrow)
 
 
+def _payments_without_escrow() -> QuerySet[X402Payment]:
+    """Payments to the escrow contract that are not (yet) an escrow and were not returned."""
+    return X402Payment.objects.filter(
+        pay_to=current_deployment().escrow.lower(), escrow__isnull=True, fulfilled_at__isnull=True
+    )
+
+
 def _orphan_payments(now: datetime, grace: timedelta) -> None:
     """Money paid to the escrow contract that never became an escrow goes back to its payer."""
-    deployment = current_deployment()
-    orphans = X402Payment.objects.filter(
-        status=X402Payment.Status.SETTLED,
-        pay_to=deployment.escrow.lower(),
-        escrow__isnull=True,
-        created_at__lt=now - grace,
-        fulfilled_at__isnull=True,
+    orphans = _payments_without_escrow().filter(
+        status=X402Payment.Status.SETTLED, created_at__lt=now - grace
     )
     for payment in orphans:
         payment_return_from_escrow(payment)
@@ -174,16 +176,17 @@ def _unexplained_unallocated(held: dict[str, int]) -> None:
         .filter(Q(status=S.PENDING) | Q(status=S.FAILED, public_id__in=list(held)))
         .aggregate(total=Sum("amount") + Sum("fee"))["total"]
     )
-    payments = X402Payment.objects.filter(
-        pay_to=current_deployment().escrow.lower(),
-        escrow__isnull=True,
-        fulfilled_at__isnull=True,
-        status__in=[
-            X402Payment.Status.SETTLING,
-            X402Payment.Status.PENDING,
-            X402Payment.Status.SETTLED,
-        ],
-    ).aggregate(total=Sum("amount"))["total"]
+    payments = (
+        _payments_without_escrow()
+        .filter(
+            status__in=[
+                X402Payment.Status.SETTLING,
+                X402Payment.Status.PENDING,
+                X402Payment.Status.SETTLED,
+            ]
+        )
+        .aggregate(total=Sum("amount"))["total"]
+    )
     waiting = (escrows or 0) + (payments or 0)
     returning = sum(
         int(call.args[1])
