@@ -21,7 +21,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from marketplace import threads
-from marketplace.jobs import NOT_STARTED, job_cancel, job_create, job_dispatch, job_record_instant
+from marketplace.jobs import (
+    NOT_STARTED,
+    job_cancel,
+    job_create,
+    job_dispatch,
+    job_escrow_failed,
+    job_record_instant,
+)
 from marketplace.models import Job, Proposal, Service, ServiceType, Thread, ThreadMessage
 from marketplace.schemas import contains_nul, schema_error
 from marketplace.webhooks import data_api_call, webhook_enqueue
@@ -29,7 +36,6 @@ from payments.escrow import (
     escrow_open_ledger,
     escrow_open_on_chain,
     escrow_refund,
-    escrow_return_to_payer,
     provider_account,
 )
 from payments.gate import Paid, Price
@@ -316,12 +322,10 @@ def escrow_expired(escrow: Escrow) -> None:
 
 
 def escrow_failed(escrow: Escrow) -> None:
-    """What happens when the contract refused to fund a job's escrow: if the work has not
-    started, the job is cancelled and the money goes back to the buyer; work under way or
-    done keeps the money for an operator to settle (reconciliation flags it)."""
+    """What happens when the contract refused to fund an escrow: its job decides
+    (`job_escrow_failed`); an escrow without a job goes back to its payer."""
     job = Job.objects.filter(escrow=escrow).first()
-    if job is not None and job.status not in NOT_STARTED:
-        return
-    if job is not None:
-        job_cancel(job=job, actor=None, reason="the payment could not be held in escrow")
-    escrow_return_to_payer(escrow)
+    if job is None:
+        escrow_refund(escrow, reason="its funding failed")
+    else:
+        job_escrow_failed(job)

@@ -238,13 +238,15 @@ def job_dispute(*, job: Job, buyer: Participant, reason: str) -> Job:
     """The buyer disputes: -> disputed; the escrow stays held until an admin resolves it."""
     if job.buyer_id != buyer.pk:
         raise forbidden("Only the job's buyer can dispute it")
-    text = check_dispute_reason(reason)
-    locked = _locked(job)
-    _move(locked, S.DISPUTED, actor=buyer, note=text)
-    Job.objects.filter(pk=locked.pk).update(dispute_reason=text)
-    locked.dispute_reason = text
+    return _dispute(_locked(job), actor=buyer, reason=check_dispute_reason(reason))
+
+
+def _dispute(locked: Job, *, actor: Participant | None, reason: str) -> Job:
+    _move(locked, S.DISPUTED, actor=actor, note=reason)
+    Job.objects.filter(pk=locked.pk).update(dispute_reason=reason)
+    locked.dispute_reason = reason
     if locked.thread is not None:
-        message_note(locked.thread, kind=ThreadMessage.Kind.DISPUTE, body=text, sender=buyer)
+        message_note(locked.thread, kind=ThreadMessage.Kind.DISPUTE, body=reason, sender=actor)
     webhook_enqueue(
         participant=locked.provider,
         event_type="job_disputed",
@@ -253,7 +255,7 @@ def job_dispute(*, job: Job, buyer: Participant, reason: str) -> Job:
             "job_id": locked.public_id,
             "service_id": locked.service.public_id,
             "thread_id": locked.thread.public_id if locked.thread else None,
-            "reason": text,
+            "reason": reason,
         },
     )
     return locked
@@ -265,17 +267,55 @@ RESOLUTIONS = ("release", "refund", "split")
 
 @transaction.atomic
 def job_cancel(*, job: Job, actor: Participant | None, reason: str = "") -> Job:
-    """Cancel a job whose work has not started (a decline): the escrow goes back to the
-    buyer. Once the provider is working, the way out is a dispute."""
+    """Cancel a job whose work has not started (a decline, or the platform's `actor=None`):
+    the escrow goes back to the buyer. Once the provider is working, the way out is a
+    dispute. A provider told of the job hears of a cancellation by the platform
+    (`job_cancelled`); a decline by the buyer is told by the thread (`thread_declined`)."""
     locked = _locked(job)
     if locked.status not in NOT_STARTED:
         raise InvalidJobTransition(
             f"job {locked.public_id} is {locked.status}: work has started, dispute it instead"
         )
+    return _cancel(locked, actor=actor, reason=reason)
+
+
+def _cancel(locked: Job, *, actor: Participant | None, reason: str) -> Job:
+    dispatched = locked.status == S.DISPATCHED
     _move(locked, S.CANCELLED, actor=actor, note=reason or "declined")
-    # An escrow whose funding failed holds nothing to refund (`commerce.escrow_failed`).
-    if locked.escrow is not None and locked.escrow.status != Escrow.Status.FAILED:
+    if locked.escrow is not None:
         escrow_refund(locked.escrow, reason=f"job {locked.public_id} cancelled")
+    if actor is None and dispatched:
+        webhook_enqueue(
+            participant=locked.provider,
+            event_type="job_cancelled",
+            service=locked.service,
+            payload={
+                "job_id": locked.public_id,
+                "service_id": locked.service.public_id,
+                "thread_id": locked.thread.public_id if locked.thread else None,
+                "reason": reason,
+            },
+        )
+    return locked
+
+
+@transaction.atomic
+def job_escrow_failed(job: Job) -> Job:
+    """The contract refused to fund the job's escrow; its money waits in the contract,
+    unallocated. A job not started is cancelled (the money goes back to the buyer); one
+    under way is disputed, for an admin to release, refund or split it from there. Any other
+    job already made its escrow's move, or waits for an admin. Decided under the job's lock:
+    the provider may be reporting at the same moment."""
+    locked = _locked(job)
+    if locked.status in NOT_STARTED:
+        _cancel(locked, actor=None, reason="the payment could not be held in escrow")
+    elif locked.status in DISPUTABLE:
+        _dispute(
+            locked,
+            actor=None,
+            reason="The payment could not be held in escrow after the work had started; an "
+            "admin will settle this job with both parties.",
+        )
     return locked
 
 

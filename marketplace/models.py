@@ -158,6 +158,7 @@ class WebhookDelivery(BaseModel):
         JOB_DISPUTED = "job_disputed", "Job disputed"
         DISPUTE_RESOLVED = "dispute_resolved", "Dispute resolved"
         THREAD_DECLINED = "thread_declined", "Thread declined"
+        JOB_CANCELLED = "job_cancelled", "Job cancelled"
         TEST = "test", "Test"
 
     public_id = models.CharField(max_length=24, unique=True, default=_delivery_id, editable=False)

@@ -116,21 +116,6 @@ class EscrowAdmin(ReadOnlyAdmin):
     list_select_related = ("payer", "payee")
     search_fields = ("public_id", "chain_id", "reference", "payer__wallet", "payee__wallet")
     date_hierarchy = "created_at"
-    actions = ("return_to_payer",)
-
-    @admin.action(description="Return the money of the selected failed escrows to their payers")
-    def return_to_payer(self, request: HttpRequest, queryset: QuerySet[Escrow]) -> None:
-        from payments.escrow import escrow_return_to_payer
-
-        queued = 0
-        for escrow in queryset.select_related("payer"):
-            try:
-                escrow_return_to_payer(escrow)
-                queued += 1
-            except Conflict as exc:
-                self.message_user(request, exc.message, level=messages.ERROR)
-        if queued:
-            self.message_user(request, f"{queued} returns queued; see the chain calls.")
 
 
 @admin.register(ChainCall)

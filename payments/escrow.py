@@ -11,6 +11,10 @@ The marketplace calls this API without knowing about chains:
   their state at once and their money on the ledger when the chain confirms. An on-chain
   escrow whose `fund` is not mined yet remembers the move and makes it once funded
   (`_defer`): a provider may finish before the next block.
+* An escrow whose `fund` the contract refused is `failed`; its money stays in the contract,
+  unallocated. A move that was waiting for the funding is made from there
+  (`escrow_failed_settle`), and so is the one release, refund or split made later: each
+  part is sent by `returnUnallocated` (`_settle_failed`).
 
 Split rule, the same as the contract's: the provider gets `payee_amount`, the treasury
 `fee * payee_amount // amount` of the fee, the agent everything else.
@@ -33,6 +37,7 @@ from payments.ledger import (
     WORLD,
     Posting,
     agent_account,
+    balance_of,
     ledger_record,
     provider_account,
 )
@@ -60,15 +65,15 @@ def _refund_expired(escrow: Escrow) -> None:
 expired_escrow_handler: Callable[[Escrow], None] = _refund_expired
 
 
-def _return_to_payer(escrow: Escrow) -> None:
-    escrow_return_to_payer(escrow)
+def _refund_failed(escrow: Escrow) -> None:
+    escrow_refund(escrow, reason="its funding failed")
 
 
 # What happens when the contract refused to fund an escrow whose money nobody was promised
 # yet (`escrow_failed_settle`). The marketplace replaces it (`marketplace.commerce.
-# escrow_failed`: the money goes back only when the job never started, and that job is
-# cancelled); without it the money goes back to the payer.
-failed_escrow_handler: Callable[[Escrow], None] = _return_to_payer
+# escrow_failed`: a job not started is cancelled and refunded, one under way is disputed for
+# an admin to settle); without it the money goes back to the payer.
+failed_escrow_handler: Callable[[Escrow], None] = _refund_failed
 
 
 class InvalidTransition(Conflict):
@@ -224,8 +229,10 @@ def escrow_open_on_chain(
     return escrow
 
 
-def _locked(escrow: Escrow) -> Escrow:
-    return Escrow.objects.select_for_update().select_related("payer", "payee").get(pk=escrow.pk)
+def _locked(escrow: Escrow | None = None, *, chain_id: str = "") -> Escrow:
+    """The escrow (or the one with `chain_id`), locked, with its payer and payee."""
+    lookup = {"pk": escrow.pk} if escrow is not None else {"chain_id": chain_id}
+    return Escrow.objects.select_for_update().select_related("payer", "payee").get(**lookup)
 
 
 def _ledger_settle(
@@ -267,6 +274,8 @@ def _finish(
     locked = _locked(escrow)
     if locked.status == S.PENDING and locked.backing == Escrow.Backing.ON_CHAIN:
         return _defer(locked, to=to, reason=reason)
+    if locked.status == S.FAILED:
+        return _settle_failed(locked, to=to, parts=parts, reason=reason)
     _move(locked, to, reason)
     to_provider, to_fees, to_agent = parts
     if locked.backing == Escrow.Backing.LEDGER:
@@ -299,6 +308,35 @@ def _defer(escrow: Escrow, *, to: str, reason: str) -> Escrow:
         )
     escrow.deferred, escrow.deferred_reason = to, reason[:300]
     logger.info("escrow %s: %s waits for the funding to be mined", escrow.public_id, to)
+    return escrow
+
+
+def _settle_failed(escrow: Escrow, *, to: str, parts: tuple[int, int, int], reason: str) -> Escrow:
+    """A release, refund or split of an escrow whose funding failed (call holding its lock):
+    its money is in the contract, unallocated, so each part is sent from there by
+    `returnUnallocated` (the fee to the treasury), and it leaves the ledger's escrow account
+    at once. One settlement per escrow: the escrow stays `failed`, its account empty."""
+    if to not in TRANSITIONS[S.HELD]:
+        raise InvalidTransition(f"escrow {escrow.public_id} cannot become {to}")
+    if balance_of(escrow_account(escrow)) != escrow.total:
+        raise InvalidTransition(
+            f"escrow {escrow.public_id}: its funding failed and its money was settled already"
+        )
+    to_provider, to_fees, to_agent = parts
+    _ledger_settle(
+        escrow, kind="escrow_failed", to_provider=to_provider, to_fees=to_fees, to_agent=to_agent
+    )
+    recipients = (
+        ("pay", escrow.payee.wallet, to_provider),
+        ("fee", current_deployment().treasury, to_fees),
+        ("return", escrow.payer.wallet, to_agent),
+    )
+    for part, wallet, value in recipients:
+        if value > 0:
+            return_unallocated(
+                to=wallet, amount=value, idempotency_key=f"escrow-{part}:{escrow.public_id}"
+            )
+    logger.info("escrow %s (funding failed) settled as %s: %s", escrow.public_id, to, reason)
     return escrow
 
 
@@ -360,24 +398,28 @@ def _escrow_of(call: ChainCall) -> Escrow:
 
 
 def _funded(call: ChainCall) -> None:
-    escrow = Escrow.objects.select_for_update().get(chain_id=call.args[0])
+    escrow = _locked(chain_id=call.args[0])
     if escrow.status != S.PENDING:
         return
     _move(escrow, S.HELD, f"funded on-chain in {call.tx_hash}")
-    deferred, reason = escrow.deferred, escrow.deferred_reason
-    if deferred:
+    if escrow.deferred:
         Escrow.objects.filter(pk=escrow.pk).update(deferred="", deferred_reason="")
-        if deferred == S.RELEASED:
-            escrow_release(escrow, reason=reason)
-        elif deferred == S.REFUNDED:
-            escrow_refund(escrow, reason=reason)
-        else:
-            escrow_split(escrow, payee_amount=escrow.payee_amount or 0, reason=reason)
+        _make_deferred(escrow)
+
+
+def _make_deferred(escrow: Escrow) -> None:
+    """Make the move that waited for the escrow's funding (`_defer`)."""
+    if escrow.deferred == S.RELEASED:
+        escrow_release(escrow, reason=escrow.deferred_reason)
+    elif escrow.deferred == S.REFUNDED:
+        escrow_refund(escrow, reason=escrow.deferred_reason)
+    else:
+        escrow_split(escrow, payee_amount=escrow.payee_amount or 0, reason=escrow.deferred_reason)
 
 
 def _fund_failed(call: ChainCall) -> None:
     """The contract refused to fund the escrow (a revert, not a network error)."""
-    escrow = _locked(Escrow.objects.get(chain_id=call.args[0]))
+    escrow = _locked(chain_id=call.args[0])
     if escrow.status != S.PENDING:
         return
     _move(escrow, S.FAILED, f"funding failed: {call.last_error}")
@@ -395,27 +437,14 @@ def _fund_failed(call: ChainCall) -> None:
 
 @transaction.atomic
 def escrow_failed_settle(escrow: Escrow) -> None:
-    """Settle an escrow whose funding failed: its money (in the contract, unallocated) goes
-    back to the payer, unless the provider was told it is paid (a release or split waited
-    for the funding) or `failed_escrow_handler` keeps it for work under way. Money kept is
-    flagged by reconciliation for an operator."""
-    if escrow.deferred not in (S.RELEASED, S.SPLIT):
+    """Settle an escrow whose funding failed: a move promised while the funding was pending
+    (`_defer`) is made now, from the contract's unallocated money; with none promised,
+    `failed_escrow_handler` decides. Run again by reconciliation while the escrow's account
+    still holds its money."""
+    if escrow.deferred:
+        _make_deferred(escrow)
+    else:
         failed_escrow_handler(escrow)
-
-
-@transaction.atomic
-def escrow_return_to_payer(escrow: Escrow) -> None:
-    """Send the money of an escrow whose funding failed back to its payer (once): it is in
-    the contract, unallocated, and leaves the ledger's escrow account for the chain."""
-    escrow = _locked(escrow)
-    if escrow.status != S.FAILED:
-        raise InvalidTransition(f"escrow {escrow.public_id} is {escrow.status}, not failed")
-    _ledger_settle(escrow, kind="escrow_failed", to_provider=0, to_fees=0, to_agent=escrow.total)
-    return_unallocated(
-        to=escrow.payer.wallet,
-        amount=escrow.total,
-        idempotency_key=f"escrow-return:{escrow.public_id}",
-    )
 
 
 def _settled(kind: str) -> Callable[[ChainCall], None]:

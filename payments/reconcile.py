@@ -121,9 +121,9 @@ def _check_escrow_ledger(
         return
     if escrow.status == S.FAILED:
         action = (
-            "Its funding failed after the work had started, so the money was kept: it is in "
-            "the contract, unallocated. Agree with both parties; pay the provider by hand, or "
-            "return the money with the escrow admin's 'Return the money' action."
+            "Its funding failed after the work had started: its money waits in the contract, "
+            "unallocated, for the job's dispute to be resolved (Admin → Disputes), which pays "
+            "it out from there."
         )
     else:
         action = (
@@ -140,7 +140,7 @@ def _check_escrow_ledger(
 
 def _failed_escrows(held: dict[str, int], now: datetime, grace: timedelta) -> None:
     """Settle again the escrows whose funding failed and whose money is still on the ledger
-    (the settlement after the failure did not finish; or it kept the money, which stays)."""
+    (the settlement after the failure did not finish; or the money waits for a dispute)."""
     failed = Escrow.objects.filter(
         status=S.FAILED, updated_at__lt=now - grace, public_id__in=list(held)
     ).select_related("payer", "payee")

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from marketplace.jobs import job_update
+from marketplace.jobs import job_cancel, job_resolve_dispute, job_update
 from marketplace.models import Job, PricingModel, ServiceType, Thread, WebhookDelivery
 from payments.chain.usdc import balance_of as chain_balance
 from payments.ledger import (
@@ -81,13 +84,45 @@ def bought_unfunded(
     return Job.objects.get(public_id=response.json()["job_id"]), funding
 
 
-def fund_after_expiry(w3: Any, funding: list[Callable[[], Any]], capture: Any) -> None:
-    """Mine the escrow's `fund` only after its expiry, which the contract refuses."""
-    w3.provider.make_request("evm_increaseTime", [31 * 24 * 3600])
-    w3.provider.make_request("evm_mine", [])
-    with capture(execute=True):
-        for run in funding:
-            run()
+def events(provider_server: Provider) -> list[dict[str, Any]]:
+    return [json.loads(r.body) for r in provider_server.received]
+
+
+@dataclass
+class Unfunded:
+    """An x402 purchase of an automated service whose escrow's `fund` waits to be mined."""
+
+    job: Job
+    payer: Any
+    refuse: Callable[[], None]  # mine the `fund` after the escrow's expiry: refused
+
+    def refreshed(self) -> Job:
+        self.job.refresh_from_db()
+        return self.job
+
+
+@pytest.fixture
+def unfunded(
+    api: Client,
+    chain: Any,
+    w3: Any,
+    funded_payer: Callable[..., Any],
+    provider_server: Provider,
+    django_capture_on_commit_callbacks: Any,
+    snapshot: None,
+) -> Unfunded:
+    service = service_at(provider_server, service_type=ServiceType.AUTOMATED_SERVICE)
+    payer = funded_payer(5 * PRICE)
+    job, funding = bought_unfunded(api, service, payer, django_capture_on_commit_callbacks)
+
+    def refuse() -> None:
+        w3.provider.make_request("evm_increaseTime", [31 * 24 * 3600])
+        w3.provider.make_request("evm_mine", [])
+        with django_capture_on_commit_callbacks(execute=True):
+            for run in funding:
+                run()
+
+    return Unfunded(job=job, payer=payer, refuse=refuse)
 
 
 # --- data APIs --------------------------------------------------------------------------
@@ -266,42 +301,83 @@ def test_an_x402_automated_purchase_pays_the_escrow_contract(
 
 
 def test_a_purchase_whose_escrow_the_contract_refuses_is_cancelled_and_repaid(
-    api: Client,
-    chain: Any,
-    w3: Any,
-    funded_payer: Callable[..., Any],
-    provider_server: Provider,
-    django_capture_on_commit_callbacks: Any,
-    snapshot: None,
+    chain: Any, unfunded: Unfunded
 ) -> None:
-    service = service_at(provider_server, service_type=ServiceType.AUTOMATED_SERVICE)
-    payer = funded_payer(5 * PRICE)
-    job, funding = bought_unfunded(api, service, payer, django_capture_on_commit_callbacks)
-    fund_after_expiry(w3, funding, django_capture_on_commit_callbacks)
-    job.refresh_from_db()
+    unfunded.refuse()
+    job = unfunded.refreshed()
     assert (job.status, job.escrow.status) == (Job.Status.CANCELLED, Escrow.Status.FAILED)
-    assert chain_balance(token=chain.usdc, address=payer.address) == 5 * PRICE
+    assert chain_balance(token=chain.usdc, address=unfunded.payer.address) == 5 * PRICE
     assert ledger_problems() == []
 
 
-def test_a_job_under_way_keeps_its_failed_escrows_money_for_an_operator(
-    api: Client,
-    chain: Any,
-    w3: Any,
-    funded_payer: Callable[..., Any],
-    provider_server: Provider,
-    django_capture_on_commit_callbacks: Any,
-    snapshot: None,
+def test_the_provider_hears_that_the_platform_cancelled_its_job(
+    unfunded: Unfunded, provider_server: Provider
 ) -> None:
-    service = service_at(provider_server, service_type=ServiceType.AUTOMATED_SERVICE)
-    payer = funded_payer(5 * PRICE)
-    job, funding = bought_unfunded(api, service, payer, django_capture_on_commit_callbacks)
-    job_update(job=job, provider=service.provider, status="in_progress")
-    fund_after_expiry(w3, funding, django_capture_on_commit_callbacks)
-    job.refresh_from_db()
-    assert (job.status, job.escrow.status) == (Job.Status.IN_PROGRESS, Escrow.Status.FAILED)
-    assert chain_balance(token=chain.usdc, address=payer.address) == 5 * PRICE - PRICE - FEE
+    unfunded.refuse()
+    cancelled = [e for e in events(provider_server) if e["type"] == "job_cancelled"]
+    assert [(e["job_id"], e["thread_id"], e["reason"]) for e in cancelled] == [
+        (
+            unfunded.job.public_id,
+            unfunded.job.thread.public_id,
+            "the payment could not be held in escrow",
+        )
+    ]
+
+
+@pytest.mark.parametrize("ending", ["declined", "failed"])
+def test_a_job_refunded_before_its_escrow_is_refused_gets_its_money_back(
+    chain: Any, unfunded: Unfunded, ending: str
+) -> None:
+    job = unfunded.job
+    if ending == "declined":
+        job_cancel(job=job, actor=job.buyer, reason="changed my mind")
+    else:
+        job_update(job=job, provider=job.provider, status="failed")
+    unfunded.refuse()  # the refund waited for the funding, which the contract refuses
+    assert chain_balance(token=chain.usdc, address=unfunded.payer.address) == 5 * PRICE
+    assert balance_of(f"escrow:{job.escrow.public_id}") == 0
+    assert ledger_problems() == []
+
+
+def test_a_job_under_way_whose_escrow_the_contract_refuses_is_disputed_for_an_admin(
+    chain: Any, unfunded: Unfunded, provider_server: Provider
+) -> None:
+    job_update(job=unfunded.job, provider=unfunded.job.provider, status="in_progress")
+    unfunded.refuse()
+    job = unfunded.refreshed()
+    assert (job.status, job.escrow.status) == (Job.Status.DISPUTED, Escrow.Status.FAILED)
+    assert "could not be held in escrow" in job.dispute_reason
+    assert "job_disputed" in [e["type"] for e in events(provider_server)]
+    # The money waits in the contract for the admin's resolution.
+    assert chain_balance(token=chain.usdc, address=unfunded.payer.address) == 4 * PRICE - FEE
     assert balance_of(f"escrow:{job.escrow.public_id}") == PRICE + FEE
+    issues = reconcile(now=timezone.now() + timedelta(minutes=30))
+    mismatch = next(i for i in issues if i.kind == "escrow_ledger_mismatch")
+    assert "dispute" in mismatch.action
+    assert ledger_problems() == []
+
+
+@pytest.mark.parametrize("resolution", ["release", "refund"])
+def test_an_admin_settles_a_failed_escrows_dispute_from_the_contract(
+    chain: Any, unfunded: Unfunded, django_capture_on_commit_callbacks: Any, resolution: str
+) -> None:
+    job_update(job=unfunded.job, provider=unfunded.job.provider, status="in_progress")
+    unfunded.refuse()
+    with django_capture_on_commit_callbacks(execute=True):
+        job_resolve_dispute(job=unfunded.refreshed(), resolution=resolution, note="settled")
+    provider, payer = unfunded.job.provider.wallet, unfunded.payer.address
+    paid = {
+        "release": (PRICE, 4 * PRICE - FEE),
+        "refund": (0, 5 * PRICE),
+    }[resolution]
+    assert (
+        chain_balance(token=chain.usdc, address=provider),
+        chain_balance(token=chain.usdc, address=payer),
+    ) == paid
+    assert balance_of(f"escrow:{unfunded.job.escrow.public_id}") == 0
+    assert [i.kind for i in reconcile(now=timezone.now() + timedelta(minutes=30))] == [
+        "chain_call_failed"  # the refused `fund`, kept to read
+    ]
     assert ledger_problems() == []
 
 

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django.utils import timezone
 
 from payments.chain.usdc import balance_of, mint
 from payments.chain_calls import chain_call_enqueue
-from payments.escrow import escrow_open_ledger
-from payments.ledger import WORLD, Posting, agent_account, ledger_record
-from payments.ledger import balance_of as ledger_balance
 from payments.models import ChainCall, ReconciliationIssue
-from tests.factories import ParticipantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -108,30 +102,3 @@ def test_a_failed_payout_call_is_not_revived_from_the_admin(
     call.refresh_from_db()
     assert call.status == ChainCall.Status.FAILED
     assert balance_of(token=chain.usdc, address=wallet) == 0
-
-
-def test_only_failed_escrows_are_returned_to_their_payers_from_the_admin(
-    admin_client: Client,
-) -> None:
-    payer = ParticipantFactory(type="agent")
-    ledger_record(
-        kind="deposit",
-        idempotency_key="admin-escrow",
-        postings=[Posting(WORLD, agent_account(payer), 1_000_000)],
-    )
-    escrow = escrow_open_ledger(
-        payer=payer,
-        payee=ParticipantFactory(),
-        amount=1_000_000,
-        fee=0,
-        expires_at=timezone.now() + timedelta(days=1),
-    )
-    response = admin_client.post(
-        "/admin/payments/escrow/",
-        {"action": "return_to_payer", "_selected_action": [escrow.pk]},
-        follow=True,
-    )
-    assert "is held, not failed" in response.content.decode()
-    assert "returns queued" not in response.content.decode()
-    assert ledger_balance(f"escrow:{escrow.public_id}") == 1_000_000
-    assert not ChainCall.objects.exists()

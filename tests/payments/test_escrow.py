@@ -17,7 +17,6 @@ from payments.escrow import (
     escrow_open_on_chain,
     escrow_refund,
     escrow_release,
-    escrow_return_to_payer,
     escrow_split,
     provider_account,
     return_unallocated,
@@ -372,32 +371,58 @@ def test_reconcile_finishes_the_settlement_of_a_failed_escrow_the_process_left(
     assert ledger_problems() == []
 
 
-def test_a_funding_refused_after_a_release_was_promised_keeps_the_money_for_an_operator(
+def test_a_release_promised_before_a_refused_funding_is_paid_from_the_contract(
     chain: Any, refused_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
 ) -> None:
+    treasury_before = balance_of(token=chain.usdc, address=chain.treasury)
     with on_commit():
         escrow = refused_escrow(meanwhile=release_early)
     assert (escrow.status, escrow.deferred) == ("failed", "released")
-    assert not ChainCall.objects.filter(kind="escrow_return_unallocated").exists()
-    assert unallocated() == AMOUNT + FEE
-    issues = {i.kind: i for i in reconcile(now=timezone.now() + LATER)}
-    # Only these: the money kept is explained by the escrow's own issue.
-    assert set(issues) == {"escrow_ledger_mismatch", "chain_call_failed"}
-    assert issues["escrow_ledger_mismatch"].subject == escrow.public_id
-    assert "the work had started" in issues["escrow_ledger_mismatch"].action
+    assert balance_of(token=chain.usdc, address=escrow.payee.wallet) == AMOUNT
+    assert balance_of(token=chain.usdc, address=chain.treasury) == treasury_before + FEE
+    assert balance_of(token=chain.usdc, address=escrow.payer.wallet) == 10_000_000 - AMOUNT - FEE
+    assert (unallocated(), ledger_balance(f"escrow:{escrow.public_id}")) == (0, 0)
+    issues = reconcile(now=timezone.now() + LATER)
+    assert [i.kind for i in issues] == ["chain_call_failed"]  # the fund call's, kept to read
     assert ledger_problems() == []
 
 
-def test_an_operator_returns_a_kept_failed_escrow_to_its_payer(
+def test_a_refund_promised_before_a_refused_funding_goes_back_to_the_payer(
     chain: Any, refused_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
 ) -> None:
-    escrow = refused_escrow(meanwhile=release_early)
     with on_commit():
-        escrow_return_to_payer(escrow)
+        escrow = refused_escrow(meanwhile=lambda e: escrow_refund(e, reason="declined"))
+    assert (escrow.status, escrow.deferred) == ("failed", "refunded")
     assert balance_of(token=chain.usdc, address=escrow.payer.wallet) == 10_000_000
-    assert ledger_balance(f"escrow:{escrow.public_id}") == 0
-    issues = reconcile(now=timezone.now() + LATER)
-    assert [i.kind for i in issues] == ["chain_call_failed"]  # the fund call's, kept to read
+    assert (unallocated(), ledger_balance(f"escrow:{escrow.public_id}")) == (0, 0)
+    assert ledger_problems() == []
+
+
+def test_a_split_promised_before_a_refused_funding_is_paid_from_the_contract(
+    chain: Any, refused_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
+) -> None:
+    with on_commit():
+        escrow = refused_escrow(meanwhile=lambda e: escrow_split(e, payee_amount=AMOUNT // 2))
+    to_provider, to_fees, to_agent = split_parts(escrow, AMOUNT // 2)
+    assert balance_of(token=chain.usdc, address=escrow.payee.wallet) == to_provider
+    assert balance_of(token=chain.usdc, address=escrow.payer.wallet) == (
+        10_000_000 - AMOUNT - FEE + to_agent
+    )
+    assert ledger_balance(PLATFORM_FEES) == to_fees
+    assert (unallocated(), ledger_balance(f"escrow:{escrow.public_id}")) == (0, 0)
+    assert ledger_problems() == []
+
+
+def test_a_failed_escrows_money_is_settled_once(
+    chain: Any, refused_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
+) -> None:
+    with on_commit():
+        escrow = refused_escrow()  # returned to its payer
+    with pytest.raises(InvalidTransition, match="settled already"):
+        escrow_release(escrow)
+    assert balance_of(token=chain.usdc, address=escrow.payee.wallet) == 0
+    assert ChainCall.objects.filter(kind="escrow_return_unallocated").count() == 1
+    assert ledger_problems() == []
 
 
 def test_reconcile_accepts_escrows_whose_ledger_accounts_hold_what_is_due(
@@ -442,13 +467,6 @@ def test_reconcile_compares_only_escrows_whose_records_can_still_disagree(
     held = ledger_escrow(agent_with_balance)
     compared = {escrow.pk for escrow in escrows_to_compare(held_on_ledger())}
     assert compared == {releasing_on_chain.pk, held_on_chain.pk, held.pk}
-
-
-def test_only_a_failed_escrow_is_returned_to_its_payer(agent_with_balance: Any) -> None:
-    escrow = ledger_escrow(agent_with_balance)
-    with pytest.raises(InvalidTransition, match="not failed"):
-        escrow_return_to_payer(escrow)
-    assert ledger_balance(f"escrow:{escrow.public_id}") == AMOUNT + FEE
 
 
 def test_reconcile_flags_a_finished_escrow_whose_ledger_account_still_holds_money(
