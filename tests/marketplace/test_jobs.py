@@ -16,6 +16,7 @@ from django.utils import timezone
 from marketplace.jobs import (
     InvalidJobTransition,
     auto_verify_due,
+    job_cancel,
     job_dispute,
     job_update,
     job_verify,
@@ -166,6 +167,26 @@ def test_a_dispute_holds_the_money_and_tells_the_provider() -> None:
     with pytest.raises(InvalidJobTransition):
         job_verify(job=job, buyer=job.buyer)
     assert ledger_problems() == []
+
+
+@pytest.mark.parametrize("dispatched", [True, False])
+def test_only_a_provider_told_of_a_job_hears_that_the_platform_cancelled_it(
+    dispatched: bool,
+) -> None:
+    service = ServiceFactory(webhook_url="https://provider.example/hooks")
+    job = JobFactory(service=service, dispatched=dispatched)
+    job_cancel(job=job, actor=None, reason="the escrow expired before the work started")
+    cancelled = WebhookDelivery.objects.filter(event_type="job_cancelled")
+    assert [json.loads(d.payload)["reason"] for d in cancelled] == (
+        ["the escrow expired before the work started"] if dispatched else []
+    )
+    assert balance_of(agent_account(job.buyer)) == PRICE + FEE
+
+
+def test_a_provider_is_not_told_of_the_buyers_decline_as_a_cancellation() -> None:
+    job = JobFactory(service=ServiceFactory(webhook_url="https://provider.example/hooks"))
+    job_cancel(job=job, actor=job.buyer, reason="declined by the buyer")
+    assert not WebhookDelivery.objects.filter(event_type="job_cancelled").exists()
 
 
 def test_others_cannot_act_on_a_job() -> None:

@@ -608,21 +608,29 @@ def test_reconcile_flags_an_escrow_holding_other_amounts_than_the_contract(
     assert issue.detail == f"we hold {AMOUNT}+{fee}, the contract {AMOUNT}+{FEE}"
 
 
-def test_reconcile_counts_pending_escrows_and_returns_as_explained(
+def test_reconcile_counts_pending_escrows_payments_and_returns_as_explained(
     chain: Any,
     paid_escrow: Callable[..., Escrow],
+    funded_payer: Callable[..., Any],
+    authorize: Callable[..., Any],
     django_capture_on_commit_callbacks: Any,
     snapshot: None,
 ) -> None:
     before = unallocated()
     paid_escrow(funded=[])  # its `fund` is not mined: the money waits unallocated
+    # A payment whose request has not opened its escrow yet.
+    authorization, signature = authorize(funded_payer(1_000), chain.escrow, 300)
+    settled = settle_transfer_with_authorization(
+        token=chain.usdc, authorization=authorization, signature=signature
+    )
+    settled_payment_row(chain, authorization, settled.tx_hash)
     with django_capture_on_commit_callbacks(execute=False):  # a return not sent yet
         return_unallocated(to="0x" + "ab" * 20, amount=32, idempotency_key="returning")
     mint(token=chain.usdc, to=chain.escrow, amount=40)
     (issue,) = reconcile()
     assert issue.detail == (
-        f"the contract holds {before + AMOUNT + FEE + 40} µUSDC unallocated; escrows, "
-        f"payments and refunds explain {AMOUNT + FEE + 32}"
+        f"the contract holds {before + AMOUNT + FEE + 300 + 40} µUSDC unallocated; escrows, "
+        f"payments and refunds explain {AMOUNT + FEE + 300 + 32}"
     )
 
 
