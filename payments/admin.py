@@ -163,17 +163,39 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 @admin.register(ReconciliationIssue)
 class ReconciliationIssueAdmin(admin.ModelAdmin):
-    list_display = ("kind", "subject", "detail", "action", "created_at", "resolved_at")
-    list_filter = ("kind", "resolved_at")
+    list_display = (
+        "kind",
+        "subject",
+        "detail",
+        "action",
+        "created_at",
+        "last_seen_at",
+        "resolved_at",
+        "resolved_by",
+    )
+    list_filter = ("kind", "resolved_by", "resolved_at")
     search_fields = ("subject", "detail")
-    readonly_fields = ("kind", "subject", "detail", "action", "created_at")
+    readonly_fields = (
+        "kind",
+        "subject",
+        "detail",
+        "action",
+        "created_at",
+        "last_seen_at",
+        "resolved_at",
+        "resolved_by",
+    )
     actions = ("mark_resolved",)
 
     @admin.action(description="Mark the selected issues resolved")
     def mark_resolved(self, request: HttpRequest, queryset: QuerySet[ReconciliationIssue]) -> None:
         from django.utils import timezone
 
-        queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+        queryset.filter(resolved_at__isnull=True).update(
+            resolved_at=timezone.now(),
+            resolved_by=ReconciliationIssue.ResolvedBy.OPERATOR,
+            updated_at=timezone.now(),
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

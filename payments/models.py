@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from the402.lib.ids import PREFIXES, new_public_id
 from the402.lib.models import BaseModel
@@ -377,13 +378,22 @@ class Payout(BaseModel):
 
 
 class ReconciliationIssue(BaseModel):
-    """A mismatch between the chain and our records, for an operator to act on."""
+    """A mismatch between the chain and our records, for an operator to act on. Open until
+    an operator resolves it, or until a reconciliation run no longer finds it."""
+
+    class ResolvedBy(models.TextChoices):
+        OPERATOR = "operator", "an operator"
+        RECONCILE = "reconcile", "reconciliation (no longer found)"
 
     kind = models.CharField(max_length=40)
     subject = models.CharField(max_length=80, help_text="escrow, payout or call id")
     detail = models.TextField()
     action = models.TextField(help_text="What to do about it")
+    last_seen_at = models.DateTimeField(
+        default=timezone.now, help_text="The last reconciliation run that found it"
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=10, choices=ResolvedBy.choices, blank=True)
 
     class Meta:
         constraints = [

@@ -4,8 +4,8 @@ Run every few minutes by django-q2 and on demand by `manage.py reconcile`. What 
 safely it fixes (an escrow the agent reclaimed on-chain is recorded; money that reached the
 escrow contract but never became an escrow goes back to its payer; an expired escrow is
 refunded); anything else becomes a `ReconciliationIssue` in the admin, with the action to
-take, and an error in the log. Besides the chain, each escrow's ledger account must hold
-what the escrow's state says.
+take, and an error in the log; an issue a later run no longer finds is resolved by it.
+Besides the chain, each escrow's ledger account must hold what the escrow's state says.
 """
 
 from __future__ import annotations
@@ -40,12 +40,30 @@ COMPATIBLE: dict[str, tuple[str, ...]] = {
 
 
 def flag(kind: str, subject: str, detail: str, action: str) -> ReconciliationIssue:
+    """Open an issue (logged once), or mark the open one as found again by this run."""
     issue, created = ReconciliationIssue.objects.get_or_create(
         kind=kind, subject=subject, resolved_at=None, defaults={"detail": detail, "action": action}
     )
     if created:
         logger.error("reconcile: %s %s: %s. Action: %s", kind, subject, detail, action)
+    else:
+        issue.last_seen_at = timezone.now()
+        issue.save(update_fields=["last_seen_at", "updated_at"])
     return issue
+
+
+def _clear_not_found(since: datetime) -> None:
+    """Resolve the open issues the run that started at `since` did not find again: their
+    condition cleared (a stuck call confirmed, a transient mismatch settled). Only after a
+    whole run: one that stopped half-way raised before this."""
+    cleared = ReconciliationIssue.objects.filter(resolved_at__isnull=True, last_seen_at__lt=since)
+    for issue in cleared:
+        logger.info("reconcile: %s %s no longer found; resolved", issue.kind, issue.subject)
+    cleared.update(
+        resolved_at=timezone.now(),
+        resolved_by=ReconciliationIssue.ResolvedBy.RECONCILE,
+        updated_at=timezone.now(),
+    )
 
 
 def _check_on_chain_escrow(escrow: Escrow, now: datetime, grace: timedelta) -> str | None:
@@ -228,7 +246,7 @@ def _stuck_calls(now: datetime) -> None:
     # needs a retry, and its issue comes back until the call is retried.
     compensated = compensated_kinds()
     acknowledged = ReconciliationIssue.objects.filter(
-        kind="chain_call_failed", resolved_at__isnull=False
+        kind="chain_call_failed", resolved_by=ReconciliationIssue.ResolvedBy.OPERATOR
     ).values("subject")
     failed = ChainCall.objects.filter(status=ChainCall.Status.FAILED).exclude(
         kind__in=compensated, idempotency_key__in=acknowledged
@@ -250,8 +268,9 @@ def reconcile(
     *, now: datetime | None = None, grace: timedelta = GRACE
 ) -> list[ReconciliationIssue]:
     """Compare the unsettled escrows, payouts and payments with the chain; fix what is safe;
-    return the open issues."""
-    now = now or timezone.now()
+    resolve the issues no longer found; return the open issues."""
+    started = timezone.now()
+    now = now or started
     reconcile_x402_payments(now=now, grace=grace)
     _failed_escrows(held_on_ledger(), now, grace)
     held = held_on_ledger()
@@ -266,4 +285,5 @@ def reconcile(
     _unexplained_unallocated(held)
     _expired(now)
     _stuck_calls(now)
+    _clear_not_found(started)
     return list(ReconciliationIssue.objects.filter(resolved_at__isnull=True))

@@ -77,6 +77,7 @@ def test_issues_can_be_marked_resolved(admin_client: Client) -> None:
     )
     issue.refresh_from_db()
     assert issue.resolved_at is not None
+    assert issue.resolved_by == ReconciliationIssue.ResolvedBy.OPERATOR
 
 
 def test_a_failed_payout_call_is_not_revived_from_the_admin(

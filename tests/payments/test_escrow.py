@@ -433,13 +433,39 @@ def test_reconcile_accepts_escrows_whose_ledger_accounts_hold_what_is_due(
     assert reconcile(now=timezone.now() + LATER) == []
 
 
+def resolve_by_hand(issue: ReconciliationIssue) -> None:
+    """What the admin's "Mark the selected issues resolved" does."""
+    ReconciliationIssue.objects.filter(pk=issue.pk).update(
+        resolved_at=timezone.now(), resolved_by=ReconciliationIssue.ResolvedBy.OPERATOR
+    )
+
+
+def test_reconcile_resolves_an_issue_it_no_longer_finds(chain: Any) -> None:
+    gone = ReconciliationIssue.objects.create(
+        kind="escrow_move_stuck", subject="esc_0123456789abcdef", detail="d", action="a"
+    )
+    assert reconcile() == []
+    gone.refresh_from_db()
+    assert gone.resolved_at is not None
+    assert gone.resolved_by == ReconciliationIssue.ResolvedBy.RECONCILE
+
+
+def test_an_issue_found_again_stays_open_and_is_seen_again(chain: Any, snapshot: None) -> None:
+    mint(token=chain.usdc, to=chain.escrow, amount=7)
+    (first,) = reconcile()
+    (again,) = reconcile()
+    assert again.pk == first.pk
+    assert again.resolved_at is None
+    assert again.last_seen_at > first.last_seen_at
+
+
 def test_a_resolved_failure_of_a_call_already_acted_on_stays_resolved(
     refused_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
 ) -> None:
     with on_commit():
         refused_escrow()
     (issue,) = reconcile(now=timezone.now() + LATER)
-    ReconciliationIssue.objects.filter(pk=issue.pk).update(resolved_at=timezone.now())
+    resolve_by_hand(issue)
     assert reconcile(now=timezone.now() + LATER) == []
 
 
@@ -450,7 +476,7 @@ def test_a_resolved_failure_of_a_call_that_needs_a_retry_comes_back(
         call = return_unallocated(to="0x" + "ab" * 20, amount=1, idempotency_key="lost")
     ChainCall.objects.filter(pk=call.pk).update(status=ChainCall.Status.FAILED)
     (issue,) = reconcile()
-    ReconciliationIssue.objects.filter(pk=issue.pk).update(resolved_at=timezone.now())
+    resolve_by_hand(issue)
     assert [i.subject for i in reconcile()] == ["lost"]
 
 
