@@ -450,6 +450,25 @@ def test_reconcile_resolves_an_issue_it_no_longer_finds(chain: Any) -> None:
     assert gone.resolved_by == ReconciliationIssue.ResolvedBy.RECONCILE
 
 
+def test_a_run_that_stops_half_way_resolves_nothing(chain: Any, settings: Any) -> None:
+    from payments.chain.client import clear_caches
+    from payments.chain.devnet import free_port, rpc_url_for
+
+    open_issue = ReconciliationIssue.objects.create(
+        kind="escrow_move_stuck", subject="esc_0123456789abcdef", detail="d", action="a"
+    )
+    settings.CHAIN_RPC_URL = rpc_url_for(free_port())  # the node is unreachable
+    clear_caches()
+    try:
+        with pytest.raises(Exception, match="Connection"):  # noqa: B017 - requests' error
+            reconcile()
+    finally:
+        settings.CHAIN_RPC_URL = chain.rpc_url
+        clear_caches()
+    open_issue.refresh_from_db()
+    assert open_issue.resolved_at is None
+
+
 def test_an_issue_found_again_stays_open_and_is_seen_again(chain: Any, snapshot: None) -> None:
     mint(token=chain.usdc, to=chain.escrow, amount=7)
     (first,) = reconcile()
