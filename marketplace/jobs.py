@@ -124,24 +124,34 @@ def job_callback_url(job: Job) -> str:
     return f"{public_base_url(None)}/v1/jobs/{job.public_id}/update"
 
 
+def _tell_provider(job: Job, event_type: str, **details: Any) -> None:
+    """A webhook event about `job` to its provider: the job's, service's and thread's ids,
+    then `details`."""
+    webhook_enqueue(
+        participant=job.provider,
+        event_type=event_type,
+        service=job.service,
+        payload={
+            "job_id": job.public_id,
+            "service_id": job.service.public_id,
+            "thread_id": job.thread.public_id if job.thread else None,
+            **details,
+        },
+    )
+
+
 @transaction.atomic
 def job_dispatch(job: Job) -> Job:
     """created -> dispatched, and the `job_dispatch` webhook to the provider."""
     locked = _locked(job)
     _move(locked, S.DISPATCHED, actor=None, note="dispatched to the provider")
-    webhook_enqueue(
-        participant=locked.provider,
-        event_type="job_dispatch",
-        service=locked.service,
-        payload={
-            "job_id": locked.public_id,
-            "service_id": locked.service.public_id,
-            "service_name": locked.service.name,
-            "thread_id": locked.thread.public_id if locked.thread else None,
-            "brief": locked.brief,
-            "callback_url": job_callback_url(locked),
-            "deadline": locked.deadline,
-        },
+    _tell_provider(
+        locked,
+        "job_dispatch",
+        service_name=locked.service.name,
+        brief=locked.brief,
+        callback_url=job_callback_url(locked),
+        deadline=locked.deadline,
     )
     return locked
 
@@ -152,16 +162,7 @@ def _release(job: Job, *, actor: Participant | None, note: str) -> Job:
     _move(job, S.RELEASED, actor=actor, note="escrow released")
     if job.escrow is not None:
         escrow_release(job.escrow, reason=f"job {job.public_id} verified")
-    webhook_enqueue(
-        participant=job.provider,
-        event_type="job_verified",
-        service=job.service,
-        payload={
-            "job_id": job.public_id,
-            "service_id": job.service.public_id,
-            "thread_id": job.thread.public_id if job.thread else None,
-        },
-    )
+    _tell_provider(job, "job_verified")
     return job
 
 
@@ -247,17 +248,7 @@ def _dispute(locked: Job, *, actor: Participant | None, reason: str) -> Job:
     locked.dispute_reason = reason
     if locked.thread is not None:
         message_note(locked.thread, kind=ThreadMessage.Kind.DISPUTE, body=reason, sender=actor)
-    webhook_enqueue(
-        participant=locked.provider,
-        event_type="job_disputed",
-        service=locked.service,
-        payload={
-            "job_id": locked.public_id,
-            "service_id": locked.service.public_id,
-            "thread_id": locked.thread.public_id if locked.thread else None,
-            "reason": reason,
-        },
-    )
+    _tell_provider(locked, "job_disputed", reason=reason)
     return locked
 
 
@@ -285,17 +276,7 @@ def _cancel(locked: Job, *, actor: Participant | None, reason: str) -> Job:
     if locked.escrow is not None:
         escrow_refund(locked.escrow, reason=f"job {locked.public_id} cancelled")
     if actor is None and dispatched:
-        webhook_enqueue(
-            participant=locked.provider,
-            event_type="job_cancelled",
-            service=locked.service,
-            payload={
-                "job_id": locked.public_id,
-                "service_id": locked.service.public_id,
-                "thread_id": locked.thread.public_id if locked.thread else None,
-                "reason": reason,
-            },
-        )
+        _tell_provider(locked, "job_cancelled", reason=reason)
     return locked
 
 
@@ -384,20 +365,12 @@ def job_resolve_dispute(
     summary = f"Dispute resolved: {resolution}. {note}"
     if locked.thread is not None:
         message_note(locked.thread, kind=ThreadMessage.Kind.RESOLUTION, body=summary)
-    webhook_enqueue(
-        participant=locked.provider,
-        event_type="dispute_resolved",
-        service=locked.service,
-        payload={
-            "job_id": locked.public_id,
-            "service_id": locked.service.public_id,
-            "thread_id": locked.thread.public_id if locked.thread else None,
-            "resolution": resolution,
-            "payee_amount_usd": (
-                money.usd_decimal(payee_amount or 0) if resolution == "split" else None
-            ),
-            "note": note,
-        },
+    _tell_provider(
+        locked,
+        "dispute_resolved",
+        resolution=resolution,
+        payee_amount_usd=money.usd_decimal(payee_amount or 0) if resolution == "split" else None,
+        note=note,
     )
     return locked
 

@@ -175,16 +175,7 @@ class ReconciliationIssueAdmin(admin.ModelAdmin):
     )
     list_filter = ("kind", "resolved_by", "resolved_at")
     search_fields = ("subject", "detail")
-    readonly_fields = (
-        "kind",
-        "subject",
-        "detail",
-        "action",
-        "created_at",
-        "last_seen_at",
-        "resolved_at",
-        "resolved_by",
-    )
+    readonly_fields = list_display
     actions = ("mark_resolved",)
 
     @admin.action(description="Mark the selected issues resolved")

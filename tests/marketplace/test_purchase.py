@@ -73,17 +73,6 @@ def buy(api: Client, service: Any, brief: Any, **headers: str) -> Any:
     )
 
 
-def bought_unfunded(
-    api: Client, service: Any, payer: Any, capture: Any
-) -> tuple[Job, list[Callable[[], Any]]]:
-    """An x402 purchase of an escrowed service, and its escrow's `fund`, not run yet."""
-    header, value = payment_header(buy(api, service, {}), payer, version=2)
-    with capture(execute=False) as funding:
-        response = buy(api, service, {}, **{header: value})
-    assert response.status_code == 201, response.content
-    return Job.objects.get(public_id=response.json()["job_id"]), funding
-
-
 def events(provider_server: Provider) -> list[dict[str, Any]]:
     return [json.loads(r.body) for r in provider_server.received]
 
@@ -94,7 +83,8 @@ class Unfunded:
 
     job: Job
     payer: Any
-    refuse: Callable[[], None]  # mine the `fund` after the escrow's expiry: refused
+    fund: Callable[[], None]  # mine the `fund`
+    refuse: Callable[[], None]  # mine it after the escrow's expiry: refused
 
     def refreshed(self) -> Job:
         self.job.refresh_from_db()
@@ -113,16 +103,23 @@ def unfunded(
 ) -> Unfunded:
     service = service_at(provider_server, service_type=ServiceType.AUTOMATED_SERVICE)
     payer = funded_payer(5 * PRICE)
-    job, funding = bought_unfunded(api, service, payer, django_capture_on_commit_callbacks)
+    header, value = payment_header(buy(api, service, {}), payer, version=2)
+    with django_capture_on_commit_callbacks(execute=False) as funding:
+        response = buy(api, service, {}, **{header: value})
+    assert response.status_code == 201, response.content
 
-    def refuse() -> None:
-        w3.provider.make_request("evm_increaseTime", [31 * 24 * 3600])
-        w3.provider.make_request("evm_mine", [])
+    def fund() -> None:
         with django_capture_on_commit_callbacks(execute=True):
             for run in funding:
                 run()
 
-    return Unfunded(job=job, payer=payer, refuse=refuse)
+    def refuse() -> None:
+        w3.provider.make_request("evm_increaseTime", [31 * 24 * 3600])
+        w3.provider.make_request("evm_mine", [])
+        fund()
+
+    job = Job.objects.get(public_id=response.json()["job_id"])
+    return Unfunded(job=job, payer=payer, fund=fund, refuse=refuse)
 
 
 # --- data APIs --------------------------------------------------------------------------
@@ -463,24 +460,16 @@ def test_a_provider_cannot_buy_its_own_service(api: Client, provider_server: Pro
 
 
 def test_a_job_completed_before_its_escrow_is_funded_is_paid_once_funded(
-    api: Client,
-    chain: Any,
-    funded_payer: Callable[..., Any],
-    provider_server: Provider,
-    django_capture_on_commit_callbacks: Any,
+    chain: Any, unfunded: Unfunded
 ) -> None:
-    service = service_at(provider_server, service_type=ServiceType.AUTOMATED_SERVICE)
-    payer = funded_payer(5 * PRICE)
-    job, funding = bought_unfunded(api, service, payer, django_capture_on_commit_callbacks)
+    job = unfunded.job
     assert job.escrow.status == Escrow.Status.PENDING  # `fund` not mined yet
     # An automated provider that finishes within the block: the job moves on at once.
-    job = job_update(job=job, provider=service.provider, status="completed", deliverables={})
+    job = job_update(job=job, provider=job.provider, status="completed", deliverables={})
     assert job.status == Job.Status.RELEASED
     assert Escrow.objects.get(pk=job.escrow_id).deferred == Escrow.Status.RELEASED
-    with django_capture_on_commit_callbacks(execute=True):
-        for run in funding:
-            run()
+    unfunded.fund()
     assert Escrow.objects.get(pk=job.escrow_id).status == Escrow.Status.RELEASED
-    assert chain_balance(token=chain.usdc, address=service.provider.wallet) == PRICE
+    assert chain_balance(token=chain.usdc, address=job.provider.wallet) == PRICE
     assert ledger_problems() == []
     assert reconcile() == []
