@@ -316,8 +316,6 @@ def _settle_failed(escrow: Escrow, *, to: str, parts: tuple[int, int, int], reas
     its money is in the contract, unallocated, so each part is sent from there by
     `returnUnallocated` (the fee to the treasury), and it leaves the ledger's escrow account
     at once. One settlement per escrow: the escrow stays `failed`, its account empty."""
-    if to not in TRANSITIONS[S.HELD]:
-        raise InvalidTransition(f"escrow {escrow.public_id} cannot become {to}")
     if balance_of(escrow_account(escrow)) != escrow.total:
         raise InvalidTransition(
             f"escrow {escrow.public_id}: its funding failed and its money was settled already"

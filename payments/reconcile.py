@@ -257,8 +257,8 @@ def _stuck_calls(now: datetime) -> None:
             call.idempotency_key,
             f"{call.function} failed: {call.last_error}",
             "Read the reason and fix its cause. Its failure was already acted on (a failed "
-            "escrow's money returned or kept for an operator, a payout's amount owed again), "
-            "so it must not be retried."
+            "escrow's money paid out from the contract or held for its dispute, a payout's "
+            "amount owed again), so it must not be retried."
             if call.kind in compensated
             else "Read the reason; fix its cause and retry the call from the admin.",
         )
