@@ -22,10 +22,10 @@ from django.utils import timezone
 
 from marketplace import threads
 from marketplace.jobs import (
-    NOT_STARTED,
     job_cancel,
     job_create,
     job_dispatch,
+    job_escrow_expired,
     job_escrow_failed,
     job_record_instant,
 )
@@ -311,14 +311,13 @@ def thread_decline(*, thread: Thread, participant: Participant, reason: str = ""
 
 # --- escrows that expire or fail -------------------------------------------------------
 def escrow_expired(escrow: Escrow) -> None:
-    """What reconciliation does with an expired, still-held escrow: refund it if its job
-    never started (cancelling the job); one whose work is under way, delivered or disputed
-    waits for the people involved."""
+    """What reconciliation does with an expired, still-held escrow: its job decides
+    (`job_escrow_expired`); an escrow without a job is refunded."""
     job = Job.objects.filter(escrow=escrow).first()
     if job is None:
         escrow_refund(escrow, reason="expired without a job")
-    elif job.status in NOT_STARTED:
-        job_cancel(job=job, actor=None, reason="the escrow expired before the work started")
+    else:
+        job_escrow_expired(job)
 
 
 def escrow_failed(escrow: Escrow) -> None:

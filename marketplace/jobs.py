@@ -281,6 +281,18 @@ def _cancel(locked: Job, *, actor: Participant | None, reason: str) -> Job:
 
 
 @transaction.atomic
+def job_escrow_expired(job: Job) -> Job:
+    """The job's escrow expired while still held: a job not started is cancelled (the money
+    goes back to the buyer); one under way, delivered or disputed waits for the people
+    involved. Decided under the job's lock: the provider may be reporting at the same
+    moment."""
+    locked = _locked(job)
+    if locked.status in NOT_STARTED:
+        _cancel(locked, actor=None, reason="the escrow expired before the work started")
+    return locked
+
+
+@transaction.atomic
 def job_escrow_failed(job: Job) -> Job:
     """The contract refused to fund the job's escrow; its money waits in the contract,
     unallocated. A job not started is cancelled (the money goes back to the buyer); one
