@@ -5,7 +5,8 @@ safely it fixes (an escrow the agent reclaimed on-chain is recorded; money that 
 escrow contract but never became an escrow goes back to its payer; an expired escrow is
 refunded); anything else becomes a `ReconciliationIssue` in the admin, with the action to
 take, and an error in the log; an issue a later run no longer finds is resolved by it.
-Besides the chain, each escrow's ledger account must hold what the escrow's state says.
+Besides the chain, each escrow's ledger account must hold what the escrow's state says, and
+the contract's unallocated money must match what our records say waits there.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from payments import escrow as escrows
@@ -185,10 +187,44 @@ def _orphan_payments(now: datetime, grace: timedelta) -> None:
         )
 
 
-def _unexplained_unallocated(held: dict[str, int]) -> None:
-    # Money waits unallocated for the escrows being funded, for failed ones the ledger still
-    # holds (flagged on their own), and for payments whose request has not opened their
-    # escrow yet (returned once the grace period is over: `_orphan_payments`).
+def _check_unallocated(held: dict[str, int], now: datetime, grace: timedelta) -> None:
+    """The contract's unallocated money must be what our records explain: no more (money
+    arrived without a record) and no less (money left without one).
+
+    The records are read on both sides of the one chain read, so that money in flight
+    never raises an alarm: what may be there is read before it (money arrives only after
+    its record is written), what must be there after it (money leaves only after its call
+    is marked as sent)."""
+    may_hold = _explained_unallocated(held)
+    loose = unallocated()
+    must_hold = _owed_unallocated(now, grace)
+    contract = current_deployment().escrow
+    if loose > may_hold:
+        flag(
+            "escrow_unallocated_funds",
+            contract,
+            f"the contract holds {loose} µUSDC unallocated; escrows, payments and refunds "
+            f"explain {may_hold}",
+            "Find the payments that reached the contract without a record; return them with "
+            "returnUnallocated.",
+        )
+    if loose < must_hold:
+        flag(
+            "escrow_unallocated_shortfall",
+            contract,
+            f"the contract holds {loose} µUSDC unallocated; payments not yet in an escrow, "
+            f"escrows not yet funded, failed escrows and queued returns need {must_hold}",
+            "Money left the contract without a record of ours: compare its fund and "
+            "returnUnallocated transactions with the chain calls before any more returns "
+            "are sent.",
+        )
+
+
+def _explained_unallocated(held: dict[str, int]) -> int:
+    """What may be unallocated in the contract: money waiting for the escrows being funded,
+    for failed ones the ledger still holds (flagged on their own), for payments whose
+    request has not opened their escrow yet (returned once the grace period is over:
+    `_orphan_payments`), and for the returns not known to be done."""
     escrows = (
         Escrow.objects.filter(backing=Escrow.Backing.ON_CHAIN)
         .filter(Q(status=S.PENDING) | Q(status=S.FAILED, public_id__in=list(held)))
@@ -205,23 +241,49 @@ def _unexplained_unallocated(held: dict[str, int]) -> None:
         )
         .aggregate(total=Sum("amount"))["total"]
     )
-    waiting = (escrows or 0) + (payments or 0)
-    returning = sum(
-        int(call.args[1])
-        for call in ChainCall.objects.filter(kind="escrow_return_unallocated").exclude(
-            status__in=[ChainCall.Status.CONFIRMED, ChainCall.Status.FAILED]
-        )
+    returning = _returns(ChainCall.Status.QUEUED, ChainCall.Status.SENT)
+    return (escrows or 0) + (payments or 0) + returning
+
+
+def _owed_unallocated(now: datetime, grace: timedelta) -> int:
+    """What must be unallocated in the contract: the money no call of ours has yet been
+    sent to move. Money flows payment → escrow being funded, or payment → return, or
+    failed escrow → returns; each stage is read before the one it comes from, so money
+    moving on between two reads is missed (harmless) rather than counted twice. A payment
+    is counted once it is older than the grace period: its record is marked settled only
+    after its transfer was mined, perhaps after the chain was read."""
+    returns = _returns(ChainCall.Status.QUEUED)
+    escrow_account = Concat(Value("escrow:"), OuterRef("public_id"))
+    fund_queued = ChainCall.objects.filter(
+        idempotency_key=Concat(Value("escrow-fund:"), OuterRef("public_id")),
+        status=ChainCall.Status.QUEUED,
     )
-    loose = unallocated()
-    if loose > waiting + returning:
-        flag(
-            "escrow_unallocated_funds",
-            current_deployment().escrow,
-            f"the contract holds {loose} µUSDC unallocated; escrows, payments and refunds "
-            f"explain {waiting + returning}",
-            "Find the payments that reached the contract without a record; return them with "
-            "returnUnallocated.",
+    escrows = (
+        Escrow.objects.filter(backing=Escrow.Backing.ON_CHAIN)
+        .filter(
+            Q(
+                status=S.PENDING,
+                funding_payment__created_at__lt=now - grace,
+                funding_payment__status=X402Payment.Status.SETTLED,
+            )
+            & Exists(fund_queued)
+            | Q(status=S.FAILED)
+            & Exists(LedgerAccount.objects.filter(code=escrow_account).exclude(balance=0))
         )
+        .aggregate(total=Sum("amount") + Sum("fee"))["total"]
+    )
+    payments = (
+        _payments_without_escrow()
+        .filter(status=X402Payment.Status.SETTLED, created_at__lt=now - grace)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return returns + (escrows or 0) + (payments or 0)
+
+
+def _returns(*statuses: str) -> int:
+    """What the returns of unallocated money in these states send back."""
+    calls = ChainCall.objects.filter(kind="escrow_return_unallocated", status__in=statuses)
+    return sum(int(args[1]) for args in calls.values_list("args", flat=True))
 
 
 def _expired(now: datetime) -> None:
@@ -282,7 +344,7 @@ def reconcile(
                 continue
         _check_escrow_ledger(escrow, held.get(escrow.public_id, 0), state, now, grace)
     _orphan_payments(now, grace)
-    _unexplained_unallocated(held)
+    _check_unallocated(held, now, grace)
     _expired(now)
     _stuck_calls(now)
     _clear_not_found(started)

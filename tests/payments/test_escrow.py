@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from web3 import Web3
 
+from payments.chain.client import Relayer
 from payments.chain.escrow_state import escrow_record, unallocated
 from payments.chain.usdc import balance_of, mint, settle_transfer_with_authorization
+from payments.chain_calls import chain_call_sign
+from payments.contracts import load_artifact
 from payments.escrow import (
     InvalidTransition,
     escrow_open_ledger,
@@ -35,6 +39,7 @@ from payments.ledger_check import ledger_problems
 from payments.models import ChainCall, Escrow, ReconciliationIssue, X402Payment
 from payments.reconcile import escrows_to_compare, held_on_ledger, reconcile
 from payments.services import participant_for_wallet
+from payments.settlements import payment_return_from_escrow
 from tests.factories import ParticipantFactory, payment_row
 from the402.lib.errors import ApplicationError
 
@@ -690,6 +695,112 @@ def test_reconcile_flags_money_in_the_contract_that_no_record_explains(
         f"the contract holds {before + 7} µUSDC unallocated; escrows, payments and refunds "
         "explain 0"
     )
+
+
+def take_out_behind_our_back(chain: Any, w3: Any) -> None:
+    """The contract's operator key sends all unallocated money away, with no record of ours."""
+    contract = w3.eth.contract(address=chain.escrow, abi=load_artifact("The402Escrow")["abi"])
+    relayer = Relayer(w3, chain.owner_key)
+    call = contract.functions.returnUnallocated(
+        Web3.to_checksum_address("0x" + "ee" * 20), unallocated()
+    )
+    assert relayer.wait(relayer.send(call), timeout=30)["status"] == 1
+    assert unallocated() == 0
+
+
+@pytest.fixture
+def pay_escrow_contract(
+    chain: Any, funded_payer: Callable[..., Any], authorize: Callable[..., Any]
+) -> Callable[[int], X402Payment]:
+    """A real x402 payment of `amount` to The402Escrow, settled, with no escrow opened."""
+
+    def _pay(amount: int) -> X402Payment:
+        authorization, signature = authorize(funded_payer(1_000), chain.escrow, amount)
+        settled = settle_transfer_with_authorization(
+            token=chain.usdc, authorization=authorization, signature=signature
+        )
+        return settled_payment_row(chain, authorization, settled.tx_hash)
+
+    return _pay
+
+
+def assert_shortfall_flagged(chain: Any, w3: Any, need: int, *, now: Any = None) -> None:
+    """Once the money is taken out of the contract behind our back, reconcile says how much
+    our records need there."""
+    take_out_behind_our_back(chain, w3)
+    issues = reconcile(now=now)
+    (issue,) = [i for i in issues if i.kind == "escrow_unallocated_shortfall"]
+    assert (issue.subject, issue.detail) == (
+        chain.escrow,
+        "the contract holds 0 µUSDC unallocated; payments not yet in an escrow, escrows not "
+        f"yet funded, failed escrows and queued returns need {need}",
+    )
+
+
+def test_reconcile_flags_a_contract_short_of_a_payment_not_yet_in_an_escrow(
+    chain: Any, w3: Any, pay_escrow_contract: Callable[[int], X402Payment], snapshot: None
+) -> None:
+    pay_escrow_contract(300)  # past the grace period, this run returns it: its return needs it
+    assert_shortfall_flagged(chain, w3, 300, now=timezone.now() + LATER)
+
+
+def test_reconcile_flags_a_contract_short_of_an_escrow_not_yet_funded(
+    chain: Any, w3: Any, paid_escrow: Callable[..., Escrow], snapshot: None
+) -> None:
+    escrow = paid_escrow(funded=[])
+    assert_shortfall_flagged(chain, w3, escrow.total, now=timezone.now() + LATER)
+
+
+def test_reconcile_flags_a_contract_short_of_a_failed_escrow_the_ledger_holds(
+    chain: Any,
+    w3: Any,
+    refused_escrow: Callable[..., Escrow],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):  # its settlement has not run
+        escrow = refused_escrow()
+    assert ledger_balance(f"escrow:{escrow.public_id}") == escrow.total
+    assert_shortfall_flagged(chain, w3, escrow.total)  # within the grace: the run leaves it
+
+
+def test_a_funding_mined_but_not_yet_confirmed_is_no_shortfall(
+    w3: Any, paid_escrow: Callable[..., Escrow], snapshot: None
+) -> None:
+    escrow = paid_escrow(funded=[])
+    fund = chain_call_sign(
+        ChainCall.objects.get(idempotency_key=f"escrow-fund:{escrow.public_id}").pk
+    )
+    assert fund is not None and fund.status == "sent"
+    w3.eth.send_raw_transaction(fund.raw_tx)  # mined: the money is allocated
+    assert escrow_record(escrow.chain_id)["state"] == "Held"
+    issues = reconcile(now=timezone.now() + LATER)
+    assert "escrow_unallocated_shortfall" not in [i.kind for i in issues]
+
+
+def test_a_return_mined_but_not_yet_confirmed_is_no_shortfall(
+    w3: Any,
+    pay_escrow_contract: Callable[[int], X402Payment],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    payment = pay_escrow_contract(300)
+    with django_capture_on_commit_callbacks(execute=False):
+        payment_return_from_escrow(payment)
+    call = chain_call_sign(ChainCall.objects.get(kind="escrow_return_unallocated").pk)
+    assert call is not None and call.status == "sent"
+    w3.eth.send_raw_transaction(call.raw_tx)
+    assert unallocated() == 0
+    issues = reconcile(now=timezone.now() + LATER)
+    assert "escrow_unallocated_shortfall" not in [i.kind for i in issues]
+
+
+def test_a_payment_within_the_grace_period_is_not_yet_needed_in_the_contract(
+    chain: Any, authorize: Callable[..., Any], funded_payer: Callable[..., Any]
+) -> None:
+    """Its record may say settled before its transfer is mined: the chain read first may
+    not have seen it."""
+    authorization, _ = authorize(funded_payer(1_000), chain.escrow, 300)
+    settled_payment_row(chain, authorization, "0x" + "12" * 32)  # its transfer not mined
+    assert "escrow_unallocated_shortfall" not in [i.kind for i in reconcile()]
 
 
 def test_refunding_on_chain_returns_amount_and_fee_to_the_payer(
