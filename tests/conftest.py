@@ -157,6 +157,25 @@ def authorize(w3: Web3, usdc_domain: TokenDomain) -> Callable[..., tuple[Authori
 
 
 @pytest.fixture
+def pay_escrow_contract(
+    chain: Deployment, funded_payer: Callable[..., LocalAccount], authorize: Callable[..., Any]
+) -> Callable[[int], Any]:
+    """A real x402 payment of ``amount`` to The402Escrow, settled, with no escrow opened."""
+    from payments.chain.usdc import settle_transfer_with_authorization
+    from tests.factories import settled_payment_row
+
+    def _pay(amount: int) -> Any:
+        authorization, signature = authorize(funded_payer(amount), chain.escrow, amount)
+        settled = settle_transfer_with_authorization(
+            token=chain.usdc, authorization=authorization, signature=signature
+        )
+        assert settled.status == "settled", settled
+        return settled_payment_row(chain.usdc, authorization, settled.tx_hash)
+
+    return _pay
+
+
+@pytest.fixture
 def api() -> Client:
     """A test client speaking to the API as an agent on loopback would."""
     return Client(HTTP_HOST="127.0.0.1")

@@ -116,3 +116,10 @@ def payment_row(token: str, authorization: Authorization, **fields: Any) -> X402
         resource=fields.pop("resource", "http://127.0.0.1/v1/register"),
         **fields,
     )
+
+
+def settled_payment_row(token: str, authorization: Authorization, tx_hash: str) -> X402Payment:
+    """The row of a payment whose transfer was mined (`tx_hash`)."""
+    return payment_row(
+        token, authorization, status="settled", tx_hash=tx_hash, settled_at=timezone.now()
+    )

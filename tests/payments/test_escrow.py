@@ -40,7 +40,7 @@ from payments.models import ChainCall, Escrow, ReconciliationIssue, X402Payment
 from payments.reconcile import escrows_to_compare, held_on_ledger, reconcile
 from payments.services import participant_for_wallet
 from payments.settlements import payment_return_from_escrow
-from tests.factories import ParticipantFactory, payment_row
+from tests.factories import ParticipantFactory, settled_payment_row
 from the402.lib.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +93,7 @@ def paid_escrow(
             token=chain.usdc, authorization=authorization, signature=signature
         )
         assert result.status == "settled"
-        payment = settled_payment_row(chain, authorization, result.tx_hash)
+        payment = settled_payment_row(chain.usdc, authorization, result.tx_hash)
         with django_capture_on_commit_callbacks(execute=funded is None) as callbacks:
             escrow = escrow_open_on_chain(
                 payment=payment,
@@ -110,12 +110,6 @@ def paid_escrow(
         return escrow
 
     return _open
-
-
-def settled_payment_row(chain: Any, authorization: Any, tx_hash: str) -> X402Payment:
-    return payment_row(
-        chain.usdc, authorization, status="settled", tx_hash=tx_hash, settled_at=timezone.now()
-    )
 
 
 def assert_confirmed_and_emptied(escrow: Escrow, function: str) -> None:
@@ -248,7 +242,7 @@ def test_an_on_chain_escrow_must_match_its_payment(
 ) -> None:
     payer = funded_payer(10_000_000)
     authorization, _ = authorize(payer, chain.escrow, AMOUNT + FEE)
-    payment = settled_payment_row(chain, authorization, "0x" + "aa" * 32)
+    payment = settled_payment_row(chain.usdc, authorization, "0x" + "aa" * 32)
     with pytest.raises(ApplicationError, match="does not match"):
         escrow_open_on_chain(
             payment=payment,
@@ -661,19 +655,13 @@ def test_reconcile_flags_an_escrow_holding_other_amounts_than_the_contract(
 def test_reconcile_counts_pending_escrows_payments_and_returns_as_explained(
     chain: Any,
     paid_escrow: Callable[..., Escrow],
-    funded_payer: Callable[..., Any],
-    authorize: Callable[..., Any],
+    pay_escrow_contract: Callable[[int], X402Payment],
     django_capture_on_commit_callbacks: Any,
     snapshot: None,
 ) -> None:
     before = unallocated()
     paid_escrow(funded=[])  # its `fund` is not mined: the money waits unallocated
-    # A payment whose request has not opened its escrow yet.
-    authorization, signature = authorize(funded_payer(1_000), chain.escrow, 300)
-    settled = settle_transfer_with_authorization(
-        token=chain.usdc, authorization=authorization, signature=signature
-    )
-    settled_payment_row(chain, authorization, settled.tx_hash)
+    pay_escrow_contract(300)  # a payment whose request has not opened its escrow yet
     with django_capture_on_commit_callbacks(execute=False):  # a return not sent yet
         return_unallocated(to="0x" + "ab" * 20, amount=32, idempotency_key="returning")
     mint(token=chain.usdc, to=chain.escrow, amount=40)
@@ -706,22 +694,6 @@ def take_out_behind_our_back(chain: Any, w3: Any) -> None:
     )
     assert relayer.wait(relayer.send(call), timeout=30)["status"] == 1
     assert unallocated() == 0
-
-
-@pytest.fixture
-def pay_escrow_contract(
-    chain: Any, funded_payer: Callable[..., Any], authorize: Callable[..., Any]
-) -> Callable[[int], X402Payment]:
-    """A real x402 payment of `amount` to The402Escrow, settled, with no escrow opened."""
-
-    def _pay(amount: int) -> X402Payment:
-        authorization, signature = authorize(funded_payer(1_000), chain.escrow, amount)
-        settled = settle_transfer_with_authorization(
-            token=chain.usdc, authorization=authorization, signature=signature
-        )
-        return settled_payment_row(chain, authorization, settled.tx_hash)
-
-    return _pay
 
 
 def assert_shortfall_flagged(chain: Any, w3: Any, need: int, *, now: Any = None) -> None:
@@ -799,7 +771,7 @@ def test_a_payment_within_the_grace_period_is_not_yet_needed_in_the_contract(
     """Its record may say settled before its transfer is mined: the chain read first may
     not have seen it."""
     authorization, _ = authorize(funded_payer(1_000), chain.escrow, 300)
-    settled_payment_row(chain, authorization, "0x" + "12" * 32)  # its transfer not mined
+    settled_payment_row(chain.usdc, authorization, "0x" + "12" * 32)  # its transfer not mined
     assert "escrow_unallocated_shortfall" not in [i.kind for i in reconcile()]
 
 
@@ -887,7 +859,7 @@ def test_money_paid_to_the_contract_without_an_escrow_goes_back_to_its_payer(
     result = settle_transfer_with_authorization(
         token=chain.usdc, authorization=authorization, signature=signature
     )
-    settled_payment_row(chain, authorization, result.tx_hash)  # the process died here
+    settled_payment_row(chain.usdc, authorization, result.tx_hash)  # the process died here
     assert unallocated() >= AMOUNT + FEE
     with on_commit():  # within the grace period its request may still open the escrow
         assert reconcile() == []

@@ -1,0 +1,92 @@
+"""Reconciliation running while money moves: it must never mistake money in flight for money
+missing from (or unexplained in) the escrow contract."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django_q.conf import Conf
+
+from payments.chain.escrow_state import unallocated
+from payments.chain_calls import chain_calls_run_due
+from payments.escrow import escrow_open_on_chain
+from payments.ledger_check import ledger_problems
+from payments.models import ChainCall, Escrow, ReconciliationIssue, X402Payment
+from payments.reconcile import reconcile
+from payments.services import participant_for_wallet
+from tests.factories import ParticipantFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AMOUNT, FEE = 1_000_000, 50_000
+OPEN = [ChainCall.Status.QUEUED, ChainCall.Status.SENT]
+
+
+def test_reconcile_racing_fundings_and_returns_sees_no_money_missing_or_unexplained(
+    chain: Any,
+    pay_escrow_contract: Callable[[int], X402Payment],
+    snapshot: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Four escrows wait for their `fund` and two payments became no escrow, all past the
+    grace period, so each is money the contract must hold until its call is sent. One thread
+    sends the calls (fundings, then the returns reconcile queues) while another reconciles
+    over and over: no run may see a shortfall or an excess."""
+    monkeypatch.setattr(Conf, "SYNC", False)  # calls wait in the queue until sent below
+    for _ in range(4):
+        payment = pay_escrow_contract(AMOUNT + FEE)
+        escrow_open_on_chain(
+            payment=payment,
+            payer=participant_for_wallet(payment.payer),
+            payee=ParticipantFactory(type="provider"),
+            amount=AMOUNT,
+            fee=FEE,
+            expires_at=timezone.now() + timedelta(days=1),
+        )
+    pay_escrow_contract(300)
+    pay_escrow_contract(400)
+    X402Payment.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    reconciled = threading.Event()
+    errors: list[BaseException] = []
+
+    def send_calls() -> None:
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and (
+                not reconciled.is_set() or ChainCall.objects.filter(status__in=OPEN).exists()
+            ):
+                if not chain_calls_run_due(budget_seconds=5):
+                    time.sleep(0.01)
+        except BaseException as exc:  # re-raised in the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def reconcile_repeatedly() -> None:
+        try:
+            for _ in range(15):
+                reconcile()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            reconciled.set()
+            connection.close()
+
+    threads = [threading.Thread(target=send_calls), threading.Thread(target=reconcile_repeatedly)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    assert errors == []
+    kinds = ReconciliationIssue.objects.values_list("kind", flat=True)
+    assert not {"escrow_unallocated_shortfall", "escrow_unallocated_funds"} & set(kinds)
+    assert set(Escrow.objects.values_list("status", flat=True)) == {Escrow.Status.HELD}
+    assert unallocated() == 0  # both payments went back to their payers
+    assert ledger_problems() == []
