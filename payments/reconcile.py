@@ -54,6 +54,14 @@ def flag(kind: str, subject: str, detail: str, action: str) -> ReconciliationIss
     return issue
 
 
+def still_open(kind: str, subject: str) -> None:
+    """Keep an open issue open when this run leaves its condition unchecked (within the grace
+    period, a move may still be landing): it was not found clear, so it is not resolved."""
+    ReconciliationIssue.objects.filter(kind=kind, subject=subject, resolved_at=None).update(
+        last_seen_at=timezone.now()
+    )
+
+
 def _clear_not_found(since: datetime) -> None:
     """Resolve the open issues the run that started at `since` did not find again: their
     condition cleared (a stuck call confirmed, a transient mismatch settled). Only after a
@@ -93,9 +101,11 @@ def _check_on_chain_escrow(escrow: Escrow, now: datetime, grace: timedelta) -> s
             "Investigate the funding transaction before any release or refund.",
         )
     expected_move = state == "Held" and escrow.status not in (S.HELD, S.PENDING)
-    if (expected_move or (escrow.status == S.PENDING and state == "None")) and (
-        escrow.updated_at < now - grace
-    ):
+    if not expected_move and not (escrow.status == S.PENDING and state == "None"):
+        return state
+    if escrow.updated_at >= now - grace:
+        still_open("escrow_move_stuck", escrow.public_id)
+    else:
         stuck = ChainCall.objects.filter(idempotency_key__endswith=escrow.public_id).exclude(
             status=ChainCall.Status.CONFIRMED
         )
@@ -137,7 +147,10 @@ def _check_escrow_ledger(
     the contract's state; None for a ledger escrow)."""
     moving = escrow.status not in (S.PENDING, S.HELD) and state == "Held"
     expected = escrow.total if escrow.status in (S.PENDING, S.HELD) or moving else 0
-    if held == expected or escrow.updated_at >= now - grace:
+    if held == expected:
+        return
+    if escrow.updated_at >= now - grace:
+        still_open("escrow_ledger_mismatch", escrow.public_id)
         return
     if escrow.status == S.FAILED:
         action = (

@@ -477,6 +477,36 @@ def test_an_issue_found_again_stays_open_and_is_seen_again(chain: Any, snapshot:
     assert again.last_seen_at > first.last_seen_at
 
 
+def test_an_issue_whose_check_waits_out_the_grace_period_stays_open(
+    agent_with_balance: Any, chain: Any
+) -> None:
+    """A move on the escrow restarts its grace period: the mismatch is not checked again
+    until it ends, which is no sign that it cleared."""
+    escrow = ledger_escrow(agent_with_balance)
+    ledger_record(
+        kind="adjustment",
+        idempotency_key="taken",
+        postings=[Posting(f"escrow:{escrow.public_id}", WORLD, 1)],
+    )
+    (issue,) = reconcile(now=timezone.now() + LATER)
+    Escrow.objects.filter(pk=escrow.pk).update(updated_at=timezone.now())
+    assert reconcile() == [issue]
+    issue.refresh_from_db()
+    assert issue.resolved_at is None
+
+
+def test_a_stuck_move_whose_check_waits_out_the_grace_period_stays_open(
+    paid_escrow: Callable[..., Escrow], snapshot: None
+) -> None:
+    escrow = paid_escrow(funded=[])  # its `fund` call never runs
+    issues = reconcile(now=timezone.now() + LATER)
+    stuck = next(i for i in issues if i.kind == "escrow_move_stuck")
+    Escrow.objects.filter(pk=escrow.pk).update(updated_at=timezone.now())
+    assert stuck in reconcile()
+    stuck.refresh_from_db()
+    assert stuck.resolved_at is None
+
+
 def test_a_resolved_failure_of_a_call_already_acted_on_stays_resolved(
     refused_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
 ) -> None:
