@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -423,6 +423,7 @@ def _conclude_receipt(call: ChainCall, receipt: TxReceipt, signer: Relayer) -> C
         handlers = _handlers(locked.kind)
         locked.gas_used = int(receipt["gasUsed"])
         if receipt["status"] == 1:
+            locked.block_number = int(receipt["blockNumber"])
             _conclude(locked, handlers, ChainCall.Status.CONFIRMED)
         else:
             note = f"reverted on chain: {reason}" if reason else "reverted on chain"
@@ -474,12 +475,70 @@ def _conclude(call: ChainCall, handlers: _Handlers, status: str, *, note: str = 
             "last_error",
             "confirmed_at",
             "gas_used",
+            "block_number",
             "updated_at",
         ]
     )
     handler = handlers.confirmed if status == ChainCall.Status.CONFIRMED else handlers.failed
     if handler is not None:
         handler(call)
+
+
+@dataclass(frozen=True)
+class Reorganised:
+    """A confirmed call whose transaction is not on the chain as it was confirmed."""
+
+    call: ChainCall
+    what: str
+    sent_again: bool = False
+
+
+def chain_calls_recheck(*, also: Iterable[str] = ()) -> list[Reorganised]:
+    """Look again at the calls confirmed in blocks the chain has not finalized (and at the
+    calls keyed `also`, found in trouble before): a reorganisation may have taken their
+    transaction back. One that is gone is broadcast again (the same signed bytes: its nonce
+    is free again, so it is mined again, once); one mined again elsewhere is followed to its
+    new block. Returns the calls that are not on the chain as they were confirmed, each with
+    what became of it."""
+    w3 = relayer().w3
+    finalized = int(w3.eth.get_block("finalized")["number"])
+    calls = ChainCall.objects.filter(
+        Q(block_number__gt=finalized) | Q(idempotency_key__in=list(also)),
+        status=ChainCall.Status.CONFIRMED,
+        block_number__isnull=False,
+    ).order_by("sender", "nonce")  # a sender's gaps are filled in nonce order
+    troubled: list[Reorganised] = []
+    for call in calls:
+        receipt = _receipt_or_none(w3, call.tx_hash)
+        if receipt is None and _nonce_used(w3, call):
+            # Read after the count: ours, mined again meanwhile, is found.
+            receipt = _receipt_or_none(w3, call.tx_hash)
+            if receipt is None:
+                troubled.append(Reorganised(call, f"{_left(call)}, and its nonce went to another"))
+                continue
+        if receipt is None:
+            troubled.append(_send_again(call))
+        elif receipt["status"] != 1:
+            what = f"mined again in block {receipt['blockNumber']}, it reverted"
+            troubled.append(Reorganised(call, what))
+        elif receipt["blockNumber"] != call.block_number:
+            ChainCall.objects.filter(pk=call.pk).update(block_number=receipt["blockNumber"])
+    return troubled
+
+
+def _left(call: ChainCall) -> str:
+    return f"its transaction {call.tx_hash} (block {call.block_number}) left the chain"
+
+
+def _send_again(call: ChainCall) -> Reorganised:
+    """Broadcast a confirmed call's transaction that a reorganisation took back (its nonce
+    is free again)."""
+    try:
+        _relayer_for(call.sender).broadcast(call.raw_tx)
+    except ChainError as exc:
+        return Reorganised(call, f"{_left(call)}; sending it again was refused: {exc.reason}")
+    logger.warning("chain call %s: %s; sent again", call.pk, _left(call))
+    return Reorganised(call, f"{_left(call)}; sent again", sent_again=True)
 
 
 def _postpone(call: ChainCall, error: str) -> ChainCall:

@@ -251,6 +251,8 @@ class ChainCall(BaseModel):
     raw_tx = models.TextField(blank=True)
     tx_hash = models.CharField(max_length=66, blank=True)
     gas_used = models.BigIntegerField(null=True, blank=True)
+    # The block its transaction succeeded in: looked at again until the chain finalizes it.
+    block_number = models.BigIntegerField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

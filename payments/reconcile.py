@@ -21,7 +21,7 @@ from django.utils import timezone
 from payments import escrow as escrows
 from payments.chain.client import current_deployment
 from payments.chain.escrow_state import escrow_record, unallocated
-from payments.chain_calls import compensated_kinds
+from payments.chain_calls import chain_calls_recheck, compensated_kinds
 from payments.models import ChainCall, Escrow, LedgerAccount, ReconciliationIssue, X402Payment
 from payments.settlements import GRACE, payment_return_from_escrow, reconcile_x402_payments
 
@@ -42,15 +42,18 @@ COMPATIBLE: dict[str, tuple[str, ...]] = {
 
 
 def flag(kind: str, subject: str, detail: str, action: str) -> ReconciliationIssue:
-    """Open an issue (logged once), or mark the open one as found again by this run."""
+    """Open an issue (an error in the log), or mark the open one as found again by this run,
+    with what this run found (a line of information when it changed)."""
     issue, created = ReconciliationIssue.objects.get_or_create(
         kind=kind, subject=subject, resolved_at=None, defaults={"detail": detail, "action": action}
     )
     if created:
         logger.error("reconcile: %s %s: %s. Action: %s", kind, subject, detail, action)
-    else:
-        issue.last_seen_at = timezone.now()
-        issue.save(update_fields=["last_seen_at", "updated_at"])
+        return issue
+    if (issue.detail, issue.action) != (detail, action):
+        logger.info("reconcile: %s %s now: %s. Action: %s", kind, subject, detail, action)
+    issue.detail, issue.action, issue.last_seen_at = detail, action, timezone.now()
+    issue.save(update_fields=["detail", "action", "last_seen_at", "updated_at"])
     return issue
 
 
@@ -299,6 +302,26 @@ def _returns(*statuses: str) -> int:
     return sum(int(args[1]) for args in calls.values_list("args", flat=True))
 
 
+def _reorganised_calls() -> None:
+    """Confirmed calls whose transaction a reorganisation of the chain took back. Those
+    found before are looked at until resolved, even once the chain has finalized past them."""
+    found_before = ReconciliationIssue.objects.filter(
+        kind="chain_call_reorged", resolved_at=None
+    ).values_list("subject", flat=True)
+    for found in chain_calls_recheck(also=found_before):
+        flag(
+            "chain_call_reorged",
+            found.call.idempotency_key,
+            found.what,
+            "Nothing to do if a later run resolves this: the same signed transaction is mined "
+            "again."
+            if found.sent_again
+            else "Its effect was recorded when it first confirmed and is no longer on the "
+            "chain: compare the contract and the balances with our records, and settle by "
+            "hand.",
+        )
+
+
 def _expired(now: datetime) -> None:
     for escrow in Escrow.objects.filter(status=S.HELD, expires_at__lt=now):
         escrows.expired_escrow_handler(escrow)
@@ -347,6 +370,7 @@ def reconcile(
     started = timezone.now()
     now = now or started
     reconcile_x402_payments(now=now, grace=grace)
+    _reorganised_calls()
     _failed_escrows(held_on_ledger(), now, grace)
     held = held_on_ledger()
     for escrow in escrows_to_compare(held):

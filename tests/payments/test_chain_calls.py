@@ -18,10 +18,11 @@ from django_q.models import Schedule
 from eth_account import Account
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
+from web3.types import RPCEndpoint
 
-from payments.chain.client import clear_caches, relayer
-from payments.chain.devnet import Deployment, free_port, rpc_url_for
-from payments.chain.usdc import balance_of, mint
+from payments.chain.client import Relayer, clear_caches, relayer
+from payments.chain.devnet import ANVIL_DEV_KEYS, Deployment, free_port, rpc_url_for
+from payments.chain.usdc import balance_of, mint, split_signature, usdc_contract
 from payments.chain_calls import (
     _HANDLERS,
     chain_call_enqueue,
@@ -30,7 +31,8 @@ from payments.chain_calls import (
     register_handlers,
 )
 from payments.ledger_check import ledger_problems
-from payments.models import ChainCall
+from payments.models import ChainCall, ReconciliationIssue
+from payments.reconcile import reconcile
 from payments.tasks import retry_chain_calls
 from the402.lib.errors import Conflict
 
@@ -370,3 +372,105 @@ def test_setup_schedules_installs_the_chain_call_retry() -> None:
         Schedule.MINUTES,
         1,
     )
+
+
+# --- reorganisations of the chain -------------------------------------------------------
+@pytest.fixture
+def reorganised(
+    chain: Deployment, w3: Web3, make_kind: MakeKind, snapshot: None
+) -> tuple[ChainCall, Kind, str]:
+    """A confirmed transfer of 5 whose block a reorganisation then took back (with it, the
+    transfer: the recipient holds nothing again)."""
+    kind, to = make_kind(), _address()
+    call = chain_call_run(_transfer(chain, kind, to, 5).pk)
+    assert call.status == ChainCall.Status.CONFIRMED
+    assert call.block_number == w3.eth.block_number
+    w3.provider.make_request(RPCEndpoint("anvil_reorg"), [1, []])
+    assert balance_of(token=chain.usdc, address=to) == 0
+    return call, kind, to
+
+
+def reorg_issues() -> list[ReconciliationIssue]:
+    return [issue for issue in reconcile() if issue.kind == "chain_call_reorged"]
+
+
+def test_reconcile_sends_a_call_a_reorganisation_took_back_again(
+    chain: Deployment, reorganised: tuple[ChainCall, Kind, str]
+) -> None:
+    call, kind, to = reorganised
+    (issue,) = reorg_issues()
+    assert (issue.subject, issue.detail) == (
+        call.idempotency_key,
+        f"its transaction {call.tx_hash} (block {call.block_number}) left the chain; sent again",
+    )
+    assert balance_of(token=chain.usdc, address=to) == 5
+    assert kind.confirmed == [call.pk]  # its effect was recorded once, when it first confirmed
+    assert reorg_issues() == []  # mined again: the next run resolves the issue
+    issue.refresh_from_db()
+    assert issue.resolved_by == ReconciliationIssue.ResolvedBy.RECONCILE
+
+
+def test_a_call_mined_again_in_another_block_is_followed_there(
+    w3: Web3, reorganised: tuple[ChainCall, Kind, str]
+) -> None:
+    call, _, _ = reorganised
+    w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+    w3.eth.send_raw_transaction(call.raw_tx)
+    assert reorg_issues() == []
+    call.refresh_from_db()
+    assert call.block_number == w3.eth.block_number
+
+
+def test_a_call_whose_nonce_a_reorganisation_gave_to_another_is_left_to_an_operator(
+    chain: Deployment, w3: Web3, reorganised: tuple[ChainCall, Kind, str]
+) -> None:
+    call, _, _ = reorganised
+    other = Account.from_key(chain.owner_key).sign_transaction(
+        {
+            "to": _address(),
+            "value": 1,
+            "gas": 21_000,
+            "gasPrice": 2 * w3.eth.gas_price,
+            "nonce": call.nonce,
+            "chainId": w3.eth.chain_id,
+        }
+    )
+    w3.eth.send_raw_transaction(other.raw_transaction)
+    (issue,) = reorg_issues()
+    assert issue.detail.endswith("left the chain, and its nonce went to another")
+    assert issue.action.startswith("Its effect was recorded when it first confirmed")
+    w3.provider.make_request(RPCEndpoint("anvil_mine"), [200])  # finalized past its block
+    assert w3.eth.get_block("finalized")["number"] > call.block_number
+    assert reorg_issues() == [issue]  # still found: it stays open
+
+
+def test_a_call_that_reverts_when_mined_again_is_left_to_an_operator(
+    chain: Deployment,
+    w3: Web3,
+    reorganised: tuple[ChainCall, Kind, str],
+    authorize: Callable[..., Any],
+) -> None:
+    call, _, _ = reorganised
+    # The relayer's USDC leaves by an authorization someone else submits (its nonce stays).
+    sender = Account.from_key(chain.owner_key)
+    held = balance_of(token=chain.usdc, address=sender.address)
+    authorization, signature = authorize(sender, _address(), held)
+    v, r, s = split_signature(signature)
+    submit = usdc_contract(w3, chain.usdc).functions.transferWithAuthorization(
+        authorization.from_address,
+        authorization.to_address,
+        authorization.value,
+        authorization.valid_after,
+        authorization.valid_before,
+        bytes.fromhex(authorization.nonce.removeprefix("0x")),
+        v,
+        r,
+        s,
+    )
+    someone = Relayer(w3, ANVIL_DEV_KEYS[2])
+    assert someone.wait(someone.send(submit), timeout=30)["status"] == 1
+    (sent_again,) = reorg_issues()
+    (reverted,) = reorg_issues()
+    assert reverted.pk == sent_again.pk
+    assert reverted.detail == f"mined again in block {w3.eth.block_number}, it reverted"
+    assert reverted.action.startswith("Its effect was recorded when it first confirmed")
