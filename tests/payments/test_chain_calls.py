@@ -305,6 +305,28 @@ def test_a_receipt_timeout_leaves_the_call_sent_until_it_is_mined(
     assert kind.confirmed == [call.pk]
 
 
+def test_a_transaction_the_node_dropped_is_sent_again_and_mined_once(
+    chain: Deployment, w3: Web3, make_kind: MakeKind
+) -> None:
+    kind, to = make_kind(), _address()
+    call = _transfer(chain, kind, to, 2)
+    w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [False])
+    try:
+        waiting = chain_call_run(call.pk, receipt_timeout=0.3)
+        assert waiting.status == ChainCall.Status.SENT
+        w3.provider.make_request(RPCEndpoint("anvil_dropTransaction"), [waiting.tx_hash])
+        with pytest.raises(TransactionNotFound):
+            w3.eth.get_transaction(waiting.tx_hash)  # type: ignore[arg-type]
+    finally:
+        w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [True])
+
+    done = chain_call_run(call.pk)
+
+    assert (done.status, done.tx_hash) == (ChainCall.Status.CONFIRMED, waiting.tx_hash)
+    assert balance_of(token=chain.usdc, address=to) == 2
+    assert kind.confirmed == [call.pk]
+
+
 def test_an_unreachable_node_is_recorded_and_retried_later(
     chain: Deployment, settings: Any, make_kind: MakeKind
 ) -> None:
