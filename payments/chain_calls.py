@@ -13,6 +13,9 @@ business change that needs it, and run after that commits (a django-q2 task, and
    transaction took our nonce and ours can never be mined, so it is signed afresh (back to
    QUEUED); otherwise it may still be mined and is looked at again later. A second
    transaction is never signed while the first can still land.
+3. CONFIRMED: until the chain finalizes its block, reconciliation looks again
+   (`chain_calls_recheck`): a reorganisation may have taken the transaction back, and the
+   same bytes are then broadcast again.
 
 Rows are claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` in short transactions; no database
 transaction stays open while we wait for the chain. A kind's outcome handlers run inside the
