@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from web3 import Web3
 
-from payments.chain.client import Relayer
+from payments.chain.client import relayer
 from payments.chain.escrow_state import escrow_record, unallocated
 from payments.chain.usdc import balance_of, mint, settle_transfer_with_authorization
 from payments.chain_calls import chain_call_sign
@@ -656,8 +656,6 @@ def test_reconcile_flags_an_escrow_the_contract_disagrees_with(
 def test_reconcile_flags_a_held_escrow_released_behind_its_back(
     chain: Any, w3: Any, paid_escrow: Callable[..., Escrow], snapshot: None
 ) -> None:
-    from payments.chain.client import relayer
-
     escrow = paid_escrow()
     contract = _escrow_contract(w3, chain)
     tx_hash = relayer().send(contract.functions.release(bytes.fromhex(escrow.chain_id[2:])))
@@ -717,12 +715,10 @@ def test_reconcile_flags_money_in_the_contract_that_no_record_explains(
 
 def take_out_behind_our_back(chain: Any, w3: Any) -> None:
     """The contract's operator key sends all unallocated money away, with no record of ours."""
-    contract = w3.eth.contract(address=chain.escrow, abi=load_artifact("The402Escrow")["abi"])
-    relayer = Relayer(w3, chain.owner_key)
-    call = contract.functions.returnUnallocated(
-        Web3.to_checksum_address("0x" + "ee" * 20), unallocated()
-    )
-    assert relayer.wait(relayer.send(call), timeout=30)["status"] == 1
+    stranger = Web3.to_checksum_address("0x" + "ee" * 20)
+    call = _escrow_contract(w3, chain).functions.returnUnallocated(stranger, unallocated())
+    operator = relayer()  # the operator's key, outside any chain call
+    assert operator.wait(operator.send(call), timeout=30)["status"] == 1
     assert unallocated() == 0
 
 
@@ -840,10 +836,7 @@ def test_a_second_move_is_refused_by_the_service_and_on_chain(
         escrow_release(Escrow.objects.get(pk=escrow.pk))
     with pytest.raises(InvalidTransition):
         escrow_refund(Escrow.objects.get(pk=escrow.pk))
-    from payments.chain.client import relayer
-    from payments.contracts import load_artifact
-
-    contract = w3.eth.contract(address=chain.escrow, abi=load_artifact("The402Escrow")["abi"])
+    contract = _escrow_contract(w3, chain)
     with pytest.raises(Exception, match="not held"):  # noqa: B017 - web3's revert error
         contract.functions.refund(bytes.fromhex(escrow.chain_id[2:])).call(
             {"from": relayer().address}
@@ -913,6 +906,170 @@ def test_an_expired_held_escrow_is_refunded_by_reconcile(
 
 
 def _escrow_contract(w3: Any, chain: Any) -> Any:
-    from payments.contracts import load_artifact
-
     return w3.eth.contract(address=chain.escrow, abi=load_artifact("The402Escrow")["abi"])
+
+
+# --- what a mutation run of payments/escrow.py found untested ----------------------------
+def test_splitting_a_fee_only_escrow_gives_the_treasury_nothing(agent_with_balance: Any) -> None:
+    """The contract's rule: with no amount there is no share of the fee to earn."""
+    escrow = ledger_escrow(agent_with_balance, amount=0, fee=FEE)
+    assert split_parts(escrow, 0) == (0, 0, FEE)
+    escrow_split(escrow, payee_amount=0)
+    assert ledger_balance(PLATFORM_FEES) == 0
+    assert ledger_balance(agent_account(agent_with_balance)) == 5_000_000
+    assert ledger_problems() == []
+
+
+def test_each_move_is_audited_with_the_state_it_left(agent_with_balance: Any) -> None:
+    escrow = ledger_escrow(agent_with_balance)
+    escrow_release(escrow, reason="delivery verified")
+    assert [(t.from_status, t.to_status, t.reason) for t in escrow.transitions.order_by("id")] == [
+        ("", "held", "opened"),
+        ("held", "released", "delivery verified"),
+    ]
+
+
+def test_a_split_records_the_providers_part_on_the_escrow(agent_with_balance: Any) -> None:
+    escrow = ledger_escrow(agent_with_balance)
+    escrow_split(escrow, payee_amount=500_000)
+    assert escrow.payee_amount == 500_000  # the caller's copy
+    assert Escrow.objects.get(pk=escrow.pk).payee_amount == 500_000
+
+
+def test_opening_the_escrow_of_a_payment_again_returns_the_first(
+    paid_escrow: Callable[..., Escrow],
+) -> None:
+    escrow = paid_escrow()
+    again = escrow_open_on_chain(
+        payment=escrow.funding_payment,
+        payer=escrow.payer,
+        payee=escrow.payee,
+        amount=AMOUNT,
+        fee=FEE,
+        expires_at=in_a_day(),
+        reference="job_0123456789abcdef",
+    )
+    assert again.pk == escrow.pk
+    assert Escrow.objects.count() == 1
+    assert ChainCall.objects.filter(kind="escrow_fund").count() == 1
+    assert ledger_balance(f"escrow:{escrow.public_id}") == AMOUNT + FEE
+    assert ledger_problems() == []
+
+
+def test_a_release_with_a_copy_read_before_the_funding_was_mined_is_made_at_once(
+    paid_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
+) -> None:
+    escrow = paid_escrow()  # this copy was read while pending; the funding was mined since
+    assert (escrow.status, Escrow.objects.get(pk=escrow.pk).status) == ("pending", "held")
+    with on_commit():
+        escrow_release(escrow)
+    escrow.refresh_from_db()
+    assert (escrow.status, escrow.deferred) == ("released", "")
+    assert escrow_record(escrow.chain_id)["state"] == "Released"
+    assert_confirmed_and_emptied(escrow, "release")
+
+
+def test_a_release_with_a_copy_read_before_the_funding_failed_is_paid_from_the_contract(
+    chain: Any,
+    refused_escrow: Callable[..., Escrow],
+    on_commit: Callable[[], Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    read_while_pending: list[Escrow] = []
+    with django_capture_on_commit_callbacks(execute=False):  # its settlement has not run yet
+        escrow = refused_escrow(meanwhile=read_while_pending.append)
+    (stale,) = read_while_pending
+    assert (stale.status, escrow.status) == ("pending", "failed")
+    treasury_before = balance_of(token=chain.usdc, address=chain.treasury)
+    with on_commit():
+        escrow_release(stale, reason="verified")
+    assert balance_of(token=chain.usdc, address=escrow.payee.wallet) == AMOUNT
+    assert balance_of(token=chain.usdc, address=chain.treasury) == treasury_before + FEE
+    assert (unallocated(), ledger_balance(f"escrow:{escrow.public_id}")) == (0, 0)
+    assert ledger_problems() == []
+
+
+def test_a_move_that_waited_for_the_funding_keeps_its_reason(
+    paid_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
+) -> None:
+    funding: list[Callable[[], None]] = []
+    escrow = paid_escrow(funded=funding)
+    waiting = escrow_release(Escrow.objects.get(pk=escrow.pk), reason="verified early")
+    assert (waiting.status, waiting.deferred, waiting.deferred_reason) == (
+        "pending",
+        "released",
+        "verified early",
+    )
+    with on_commit():
+        for run in funding:
+            run()
+    last = escrow.transitions.order_by("id").last()
+    assert (last.from_status, last.to_status, last.reason) == ("held", "released", "verified early")
+
+
+def test_a_funding_outcome_reported_again_leaves_a_funded_escrow_alone(
+    paid_escrow: Callable[..., Escrow],
+) -> None:
+    from payments.escrow import _fund_failed, _funded
+
+    escrow = paid_escrow()
+    call = ChainCall.objects.get(idempotency_key=f"escrow-fund:{escrow.public_id}")
+    _funded(call)  # a confirmation handled twice
+    _fund_failed(call)  # a stale failure report
+    escrow.refresh_from_db()
+    assert escrow.status == "held"
+    assert [t.to_status for t in escrow.transitions.order_by("id")] == ["pending", "held"]
+    assert ledger_balance(f"escrow:{escrow.public_id}") == AMOUNT + FEE
+
+
+@pytest.mark.parametrize(
+    ("function", "move", "fee_earned"),
+    [
+        ("release", escrow_release, FEE),
+        ("split", lambda escrow: escrow_split(escrow, payee_amount=500_000), 25_000),
+        ("refund", escrow_refund, 0),
+    ],
+    ids=["release", "split", "refund"],
+)
+def test_a_confirmed_on_chain_move_books_the_fee_it_earned(
+    paid_escrow: Callable[..., Escrow],
+    on_commit: Callable[[], Any],
+    function: str,
+    move: Callable[[Escrow], Any],
+    fee_earned: int,
+) -> None:
+    escrow = paid_escrow()
+    with on_commit():
+        move(Escrow.objects.get(pk=escrow.pk))
+    assert_confirmed_and_emptied(escrow, function)
+    assert ledger_balance(PLATFORM_FEES) == fee_earned
+    assert ledger_problems() == []
+
+
+def test_a_funding_mined_behind_our_back_is_confirmed_not_failed(
+    chain: Any,
+    w3: Any,
+    paid_escrow: Callable[..., Escrow],
+    on_commit: Callable[[], Any],
+    snapshot: None,
+) -> None:
+    funding: list[Callable[[], None]] = []
+    escrow = paid_escrow(funded=funding)
+    call = ChainCall.objects.get(idempotency_key=f"escrow-fund:{escrow.public_id}")
+    escrow_id, payer, payee, amount, fee, expiry = call.args
+    contract = _escrow_contract(w3, chain)
+    tx_hash = relayer().send(  # as if our first send was mined and its receipt lost
+        contract.functions.fund(bytes.fromhex(escrow_id[2:]), payer, payee, amount, fee, expiry)
+    )
+    w3.eth.wait_for_transaction_receipt(tx_hash)
+    with on_commit():
+        for run in funding:  # the call reverts ("id already used"): the escrow is funded
+            run()
+    call.refresh_from_db()
+    escrow.refresh_from_db()
+    assert call.status == "confirmed", call.last_error
+    assert escrow.status == "held"
+    assert escrow_record(escrow.chain_id)["state"] == "Held"
+    assert ledger_balance(f"escrow:{escrow.public_id}") == AMOUNT + FEE
+    assert not ChainCall.objects.filter(kind="escrow_return_unallocated").exists()
+    assert ledger_problems() == []
