@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from payments.chain.usdc import balance_of
+from payments.ledger import agent_account
+from payments.ledger import balance_of as ledger_balance
 from payments.ledger_check import ledger_problems
 from payments.models import X402Payment
+from payments.services import participant_for_wallet
+from payments.settlements import reconcile_x402_payments
 from tests.payments.x402_client import payment_header
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,3 +79,45 @@ def _register_and_deposit(payer: Any, amount: str) -> str:
     header, value = payment_header(post(path), payer, version=1)
     assert post(path, **{header: value}).status_code == 201
     return key
+
+
+def test_a_replay_racing_reconcile_for_an_unfinished_payment_pays_for_one_outcome(
+    chain: Any, w3: Any, funded_payer: Callable[..., Any], settings: Any
+) -> None:
+    """A settlement whose receipt came too late (202): the buyer's replay completes the
+    request while reconciliation, its grace period over, credits the payment to the buyer's
+    balance. Exactly one of them gets the payment."""
+    payer = funded_payer(1_000_000)
+    settings.SETTLE_TIMEOUT = 1
+    header, value = payment_header(post("/v1/register", {"name": "A"}), payer, version=1)
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        assert post("/v1/register", {"name": "A"}, **{header: value}).status_code == 202
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+        w3.provider.make_request("evm_mine", [])
+    X402Payment.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    barrier = threading.Barrier(2)
+
+    def replay() -> int:
+        barrier.wait(timeout=30)
+        return post("/v1/register", {"name": "A"}, **{header: value}).status_code
+
+    def reconcile() -> dict[str, int]:
+        barrier.wait(timeout=30)
+        try:
+            return reconcile_x402_payments()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        replayed, reconciled = pool.submit(replay), pool.submit(reconcile)
+        status, counts = replayed.result(), reconciled.result()
+    credited = ledger_balance(agent_account(participant_for_wallet(payer.address)))
+    if status == 201:
+        assert (counts["credited"], credited) == (0, 0)
+    else:
+        assert status == 409  # already paid for: the credit
+        assert (counts["credited"], credited) == (1, 10_000)
+    assert balance_of(token=chain.usdc, address=payer.address) == 990_000
+    assert ledger_problems() == []
