@@ -81,7 +81,8 @@ def _clear_not_found(since: datetime) -> None:
 
 def _check_on_chain_escrow(escrow: Escrow, now: datetime, grace: timedelta) -> str | None:
     """Compare one escrow with the contract; the contract's state, or None if the escrow
-    was just brought up to date with it."""
+    was just brought up to date with it or disagrees with it (its state is settled by hand
+    first; until then its ledger account says nothing)."""
     record = escrow_record(escrow.chain_id)
     state = record["state"]
     if state == "Reclaimed" and escrow.status == S.HELD:

@@ -25,9 +25,13 @@ from payments.chain.devnet import ANVIL_DEV_KEYS, Deployment, free_port, rpc_url
 from payments.chain.usdc import balance_of, mint, split_signature, usdc_contract
 from payments.chain_calls import (
     _HANDLERS,
+    BACKOFF_BASE,
+    _await_receipt,
     chain_call_enqueue,
+    chain_call_retry,
     chain_call_run,
     chain_call_sign,
+    chain_calls_due,
     register_handlers,
 )
 from payments.ledger_check import ledger_problems
@@ -496,3 +500,278 @@ def test_a_call_that_reverts_when_mined_again_is_left_to_an_operator(
     assert reverted.pk == sent_again.pk
     assert reverted.detail == f"mined again in block {w3.eth.block_number}, it reverted"
     assert reverted.action.startswith("Its effect was recorded when it first confirmed")
+
+
+# --- what a mutation run of payments/chain_calls.py found untested -----------------------
+def test_a_call_that_reverts_when_mined_fails_with_the_reason_replayed(
+    chain: Deployment,
+    w3: Web3,
+    make_kind: MakeKind,
+    authorize: Callable[..., Any],
+    snapshot: None,
+) -> None:
+    kind = make_kind()
+    call = _transfer(chain, kind, _address(), 5)
+    signed = chain_call_sign(call.pk)  # the simulation passes: the relayer holds the USDC
+    assert signed is not None and signed.status == ChainCall.Status.SENT
+    # Before it is sent, the relayer's USDC leaves by an authorization someone else submits.
+    sender = Account.from_key(chain.owner_key)
+    held = balance_of(token=chain.usdc, address=sender.address)
+    authorization, signature = authorize(sender, _address(), held)
+    v, r, s = split_signature(signature)
+    submit = usdc_contract(w3, chain.usdc).functions.transferWithAuthorization(
+        authorization.from_address,
+        authorization.to_address,
+        authorization.value,
+        authorization.valid_after,
+        authorization.valid_before,
+        bytes.fromhex(authorization.nonce.removeprefix("0x")),
+        v,
+        r,
+        s,
+    )
+    someone = Relayer(w3, ANVIL_DEV_KEYS[2])
+    assert someone.wait(someone.send(submit), timeout=30)["status"] == 1
+
+    failed = chain_call_run(call.pk)
+
+    assert failed.status == ChainCall.Status.FAILED
+    receipt = w3.eth.get_transaction_receipt(failed.tx_hash)  # type: ignore[arg-type]
+    assert (receipt["status"], failed.gas_used) == (0, receipt["gasUsed"])
+    assert failed.last_error.startswith("reverted on chain: ")
+    assert "exceeds balance" in failed.last_error
+    assert failed.confirmed_at is None and failed.next_attempt_at is None
+    assert (kind.confirmed, kind.failed) == ([], [call.pk])
+
+
+def test_a_simulation_revert_leaves_the_call_unconfirmed(
+    chain: Deployment, make_kind: MakeKind
+) -> None:
+    kind = make_kind(already_done=lambda call, reason: False)
+    call = chain_call_enqueue(
+        kind=kind.name,
+        idempotency_key="release-nothing",
+        contract=chain.escrow,
+        function="release",
+        args=["0x" + secrets.token_hex(32)],
+    )
+
+    failed = chain_call_run(call.pk)
+
+    assert (failed.status, failed.confirmed_at) == (ChainCall.Status.FAILED, None)
+    assert (kind.confirmed, kind.failed) == ([], [call.pk])
+
+
+def test_a_revert_taken_as_already_done_says_so(chain: Deployment, make_kind: MakeKind) -> None:
+    kind = make_kind(already_done=lambda call, reason: reason == "Escrow: not held")
+    call = chain_call_enqueue(
+        kind=kind.name,
+        idempotency_key="release-done",
+        contract=chain.escrow,
+        function="release",
+        args=["0x" + secrets.token_hex(32)],
+    )
+    assert chain_call_run(call.pk).last_error == "already done: Escrow: not held"
+
+
+def test_a_receipt_seen_after_another_run_concluded_the_call_changes_nothing(
+    chain: Deployment, make_kind: MakeKind
+) -> None:
+    kind = make_kind()
+    call = _transfer(chain, kind, _address(), 1)
+    stale = chain_call_sign(call.pk)  # this worker's copy, SENT
+    assert stale is not None and stale.status == ChainCall.Status.SENT
+    done = chain_call_run(call.pk)  # another run confirms it meanwhile
+    assert done.status == ChainCall.Status.CONFIRMED
+
+    again = _await_receipt(stale, timeout=5)
+
+    assert (again.status, again.updated_at) == (ChainCall.Status.CONFIRMED, done.updated_at)
+    assert kind.confirmed == [call.pk]  # its effect recorded once
+
+
+def test_a_broadcast_the_node_rejects_is_recorded_and_retried_later(
+    chain: Deployment, w3: Web3, make_kind: MakeKind, snapshot: None
+) -> None:
+    kind = make_kind()
+    call = _transfer(chain, kind, _address(), 1)
+    signed = chain_call_sign(call.pk)
+    assert signed is not None
+    gas_money = w3.eth.get_balance(signed.sender)  # type: ignore[arg-type]
+    w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [signed.sender, "0x0"])
+    try:
+        waiting = chain_call_run(call.pk, receipt_timeout=0.3)
+    finally:
+        w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [signed.sender, hex(gas_money)])
+
+    assert waiting.status == ChainCall.Status.SENT
+    assert waiting.last_error.startswith("broadcast rejected: ")
+    assert chain_call_run(call.pk).status == ChainCall.Status.CONFIRMED  # sent once funded
+    assert kind.confirmed == [call.pk]
+
+
+def test_a_call_without_a_receipt_backs_off_before_its_next_attempt(
+    chain: Deployment, w3: Web3, make_kind: MakeKind
+) -> None:
+    kind = make_kind()
+    call = _transfer(chain, kind, _address(), 2)
+    w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [False])
+    try:
+        before = timezone.now()
+        waiting = chain_call_run(call.pk, receipt_timeout=0.3)
+        assert waiting.status == ChainCall.Status.SENT
+        assert waiting.next_attempt_at is not None
+        assert waiting.next_attempt_at >= before + BACKOFF_BASE
+        assert call.pk not in chain_calls_due().values_list("pk", flat=True)
+    finally:
+        w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [True])
+        w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+    assert chain_call_run(call.pk).status == ChainCall.Status.CONFIRMED
+
+
+def test_a_superseded_transaction_is_forgotten_whole(
+    chain: Deployment, w3: Web3, make_kind: MakeKind
+) -> None:
+    kind = make_kind()
+    call = _transfer(chain, kind, _address(), 7)
+    signed = chain_call_sign(call.pk)
+    assert signed is not None and signed.nonce is not None
+    owner = Account.from_key(chain.owner_key)
+    other = owner.sign_transaction(
+        {
+            "to": owner.address,
+            "value": 0,
+            "nonce": signed.nonce,
+            "gas": 21_000,
+            "gasPrice": 2 * w3.eth.gas_price,
+            "chainId": chain.chain_id,
+        }
+    )
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(other.raw_transaction))
+
+    requeued = _await_receipt(signed, timeout=1)
+
+    assert (requeued.status, requeued.nonce, requeued.raw_tx, requeued.tx_hash) == (
+        ChainCall.Status.QUEUED,
+        None,
+        "",
+        "",
+    )
+    assert requeued.attempts == 1
+    assert chain_call_run(call.pk).status == ChainCall.Status.CONFIRMED
+
+
+def test_a_signed_call_is_leased_to_the_run_that_waits_for_it(
+    chain: Deployment, make_kind: MakeKind
+) -> None:
+    call = _transfer(chain, make_kind(), _address(), 1)
+    before = timezone.now()
+    signed = chain_call_sign(call.pk, lease=60)
+    assert signed is not None
+    signed.refresh_from_db()
+    assert signed.next_attempt_at is not None
+    assert signed.next_attempt_at >= before + timedelta(seconds=60)
+    assert call.pk not in chain_calls_due().values_list("pk", flat=True)
+    assert chain_call_run(call.pk).status == ChainCall.Status.CONFIRMED
+
+
+def test_a_signed_transaction_that_could_not_be_stored_gives_its_nonce_back(
+    chain: Deployment, w3: Web3, make_kind: MakeKind, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kind = make_kind()
+    call = _transfer(chain, kind, _address(), 1)
+    nonce = _sent_count(w3, call.sender)
+
+    def lost(self: ChainCall, *args: Any, **kwargs: Any) -> None:  # a failpoint: the database
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ChainCall, "save", lost)
+        assert chain_call_run(call.pk).status == ChainCall.Status.QUEUED
+
+    done = chain_call_run(call.pk, receipt_timeout=10)
+
+    assert (done.status, done.nonce) == (ChainCall.Status.CONFIRMED, nonce)
+    assert kind.confirmed == [call.pk]
+
+
+def test_enqueueing_a_call_again_runs_it_once(
+    chain: Deployment,
+    make_kind: MakeKind,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    kind, to = make_kind(), _address()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        first = _transfer(chain, kind, to, 1, key="twice")
+        again = _transfer(chain, kind, to, 1, key="twice")
+    assert again.pk == first.pk
+    assert len(callbacks) == 1
+
+
+def test_retrying_a_failed_call_nothing_compensated_sends_it_again(chain: Deployment) -> None:
+    confirmed: list[int] = []
+    name = f"test-{secrets.token_hex(4)}"
+    register_handlers(name, confirmed=lambda call: confirmed.append(call.pk))  # no `failed`
+    try:
+        to = _address()
+        mint(token=chain.usdc, to=relayer().address, amount=3)
+        call = ChainCall.objects.create(
+            kind=name,
+            idempotency_key="failed-once",
+            contract=chain.usdc,
+            function="transfer",
+            args=[to, 3],
+            sender=relayer().address,
+            status=ChainCall.Status.FAILED,
+            last_error="reverted",
+        )
+
+        retried = chain_call_retry(call.pk)
+
+        assert retried.status == ChainCall.Status.CONFIRMED
+        assert balance_of(token=chain.usdc, address=to) == 3
+        assert confirmed == [call.pk]
+    finally:
+        _HANDLERS.pop(name)
+
+
+def test_reconcile_says_a_call_sent_again_needs_nothing_done(
+    reorganised: tuple[ChainCall, Kind, str],
+) -> None:
+    (issue,) = reorg_issues()
+    assert issue.action.startswith("Nothing to do if a later run resolves this")
+
+
+def test_a_call_the_node_refuses_to_send_again_is_left_to_an_operator(
+    w3: Web3, reorganised: tuple[ChainCall, Kind, str]
+) -> None:
+    call, _, _ = reorganised
+    w3.provider.make_request(RPCEndpoint("anvil_setBalance"), [call.sender, "0x0"])  # no gas
+    (issue,) = reorg_issues()
+    assert issue.detail.startswith(
+        f"its transaction {call.tx_hash} (block {call.block_number}) left the chain; "
+        "sending it again was refused: "
+    )
+    assert issue.action.startswith("Its effect was recorded when it first confirmed")
+
+
+def test_a_receipt_of_a_transaction_the_call_no_longer_stands_for_changes_nothing(
+    chain: Deployment, w3: Web3, make_kind: MakeKind
+) -> None:
+    """Between this worker's read and its receipt, another run re-signed the call (its
+    stored transaction is another now): the old receipt must not conclude it."""
+    kind = make_kind()
+    call = _transfer(chain, kind, _address(), 1)
+    stale = chain_call_sign(call.pk)
+    assert stale is not None and stale.status == ChainCall.Status.SENT
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(stale.raw_tx))
+    other = "0x" + "ee" * 32
+    ChainCall.objects.filter(pk=call.pk).update(tx_hash=other)  # as a re-signing run left it
+
+    after = _await_receipt(stale, timeout=5)
+
+    assert (after.status, after.tx_hash) == (ChainCall.Status.SENT, other)
+    assert kind.confirmed == []
+    ChainCall.objects.filter(pk=call.pk).update(tx_hash=stale.tx_hash)
+    assert chain_call_run(call.pk).status == ChainCall.Status.CONFIRMED
+    assert kind.confirmed == [call.pk]
