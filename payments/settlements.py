@@ -52,11 +52,12 @@ def payment_claim_fulfilment(payment: X402Payment) -> bool:
 
 def payment_credit_to_balance(
     payment: X402Payment, participant: Participant, *, reason: str
-) -> None:
-    """Credit a settled payment whose work will not be done to the payer's balance, once."""
+) -> bool:
+    """Credit a settled payment whose work will not be done to the payer's balance, once;
+    False if something (its request, completed meanwhile) already claimed it."""
     with transaction.atomic():
         if not payment_claim_fulfilment(payment):
-            return
+            return False
         ledger_record(
             kind="refund_to_balance",
             idempotency_key=f"x402:{payment.public_id}",
@@ -64,6 +65,7 @@ def payment_credit_to_balance(
             description=f"Payment {payment.public_id} credited to balance: {reason}",
             reference={"payment": payment.public_id, "tx": payment.tx_hash},
         )
+    return True
 
 
 def payment_return_from_escrow(payment: X402Payment) -> None:
@@ -118,6 +120,6 @@ def reconcile_x402_payments(
     )
     for payment in abandoned:
         participant = participant_for_wallet(payment.payer)
-        payment_credit_to_balance(payment, participant, reason="request not completed")
-        counts["credited"] += 1
+        if payment_credit_to_balance(payment, participant, reason="request not completed"):
+            counts["credited"] += 1
     return counts
