@@ -97,6 +97,23 @@ def _transfer(chain: Deployment, kind: Kind, to: str, amount: int, key: str = ""
     )
 
 
+def take_the_nonce(chain: Deployment, w3: Web3, nonce: int | None) -> None:
+    """Another transaction from the relayer's key is mined with `nonce` (ours, if any, can
+    then never be)."""
+    owner = Account.from_key(chain.owner_key)
+    other = owner.sign_transaction(
+        {
+            "to": owner.address,
+            "value": 0,
+            "nonce": nonce,
+            "gas": 21_000,
+            "gasPrice": 2 * w3.eth.gas_price,
+            "chainId": chain.chain_id,
+        }
+    )
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(other.raw_transaction))
+
+
 def _sent_count(w3: Web3, address: str) -> int:
     return int(w3.eth.get_transaction_count(address, "latest"))  # type: ignore[arg-type]
 
@@ -175,18 +192,7 @@ def test_a_transaction_whose_nonce_was_taken_is_signed_afresh_and_mined_once(
     signed = chain_call_sign(call.pk)
     assert signed is not None and signed.nonce is not None
     # Another transaction from the same key takes that nonce first: ours can never be mined.
-    owner = Account.from_key(chain.owner_key)
-    other = owner.sign_transaction(
-        {
-            "to": owner.address,
-            "value": 0,
-            "nonce": signed.nonce,
-            "gas": 21_000,
-            "gasPrice": 2 * w3.eth.gas_price,
-            "chainId": chain.chain_id,
-        }
-    )
-    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(other.raw_transaction))
+    take_the_nonce(chain, w3, signed.nonce)
 
     done = chain_call_run(call.pk)
 
@@ -402,6 +408,36 @@ def test_setup_schedules_installs_the_chain_call_retry() -> None:
 
 # --- reorganisations of the chain -------------------------------------------------------
 @pytest.fixture
+def empty_the_relayer(
+    chain: Deployment, w3: Web3, authorize: Callable[..., Any], snapshot: None
+) -> Callable[[], None]:
+    """Send all the relayer's USDC away by an authorization someone else submits: the
+    relayer's nonce stays where it is, so its signed transactions can still be mined (and
+    a transfer of USDC then reverts)."""
+
+    def _empty() -> None:
+        sender = Account.from_key(chain.owner_key)
+        held = balance_of(token=chain.usdc, address=sender.address)
+        authorization, signature = authorize(sender, _address(), held)
+        v, r, s = split_signature(signature)
+        submit = usdc_contract(w3, chain.usdc).functions.transferWithAuthorization(
+            authorization.from_address,
+            authorization.to_address,
+            authorization.value,
+            authorization.valid_after,
+            authorization.valid_before,
+            bytes.fromhex(authorization.nonce.removeprefix("0x")),
+            v,
+            r,
+            s,
+        )
+        someone = Relayer(w3, ANVIL_DEV_KEYS[2])
+        assert someone.wait(someone.send(submit), timeout=30)["status"] == 1
+
+    return _empty
+
+
+@pytest.fixture
 def reorganised(
     chain: Deployment, w3: Web3, make_kind: MakeKind, snapshot: None
 ) -> tuple[ChainCall, Kind, str]:
@@ -451,17 +487,7 @@ def test_a_call_whose_nonce_a_reorganisation_gave_to_another_is_left_to_an_opera
     chain: Deployment, w3: Web3, reorganised: tuple[ChainCall, Kind, str]
 ) -> None:
     call, _, _ = reorganised
-    other = Account.from_key(chain.owner_key).sign_transaction(
-        {
-            "to": _address(),
-            "value": 1,
-            "gas": 21_000,
-            "gasPrice": 2 * w3.eth.gas_price,
-            "nonce": call.nonce,
-            "chainId": w3.eth.chain_id,
-        }
-    )
-    w3.eth.send_raw_transaction(other.raw_transaction)
+    take_the_nonce(chain, w3, call.nonce)
     (issue,) = reorg_issues()
     assert issue.detail.endswith("left the chain, and its nonce went to another")
     assert issue.action.startswith("Its effect was recorded when it first confirmed")
@@ -471,30 +497,9 @@ def test_a_call_whose_nonce_a_reorganisation_gave_to_another_is_left_to_an_opera
 
 
 def test_a_call_that_reverts_when_mined_again_is_left_to_an_operator(
-    chain: Deployment,
-    w3: Web3,
-    reorganised: tuple[ChainCall, Kind, str],
-    authorize: Callable[..., Any],
+    w3: Web3, reorganised: tuple[ChainCall, Kind, str], empty_the_relayer: Callable[[], None]
 ) -> None:
-    call, _, _ = reorganised
-    # The relayer's USDC leaves by an authorization someone else submits (its nonce stays).
-    sender = Account.from_key(chain.owner_key)
-    held = balance_of(token=chain.usdc, address=sender.address)
-    authorization, signature = authorize(sender, _address(), held)
-    v, r, s = split_signature(signature)
-    submit = usdc_contract(w3, chain.usdc).functions.transferWithAuthorization(
-        authorization.from_address,
-        authorization.to_address,
-        authorization.value,
-        authorization.valid_after,
-        authorization.valid_before,
-        bytes.fromhex(authorization.nonce.removeprefix("0x")),
-        v,
-        r,
-        s,
-    )
-    someone = Relayer(w3, ANVIL_DEV_KEYS[2])
-    assert someone.wait(someone.send(submit), timeout=30)["status"] == 1
+    empty_the_relayer()
     (sent_again,) = reorg_issues()
     (reverted,) = reorg_issues()
     assert reverted.pk == sent_again.pk
@@ -504,34 +509,13 @@ def test_a_call_that_reverts_when_mined_again_is_left_to_an_operator(
 
 # --- what a mutation run of payments/chain_calls.py found untested -----------------------
 def test_a_call_that_reverts_when_mined_fails_with_the_reason_replayed(
-    chain: Deployment,
-    w3: Web3,
-    make_kind: MakeKind,
-    authorize: Callable[..., Any],
-    snapshot: None,
+    chain: Deployment, w3: Web3, make_kind: MakeKind, empty_the_relayer: Callable[[], None]
 ) -> None:
     kind = make_kind()
     call = _transfer(chain, kind, _address(), 5)
     signed = chain_call_sign(call.pk)  # the simulation passes: the relayer holds the USDC
     assert signed is not None and signed.status == ChainCall.Status.SENT
-    # Before it is sent, the relayer's USDC leaves by an authorization someone else submits.
-    sender = Account.from_key(chain.owner_key)
-    held = balance_of(token=chain.usdc, address=sender.address)
-    authorization, signature = authorize(sender, _address(), held)
-    v, r, s = split_signature(signature)
-    submit = usdc_contract(w3, chain.usdc).functions.transferWithAuthorization(
-        authorization.from_address,
-        authorization.to_address,
-        authorization.value,
-        authorization.valid_after,
-        authorization.valid_before,
-        bytes.fromhex(authorization.nonce.removeprefix("0x")),
-        v,
-        r,
-        s,
-    )
-    someone = Relayer(w3, ANVIL_DEV_KEYS[2])
-    assert someone.wait(someone.send(submit), timeout=30)["status"] == 1
+    empty_the_relayer()  # before it is sent
 
     failed = chain_call_run(call.pk)
 
@@ -636,18 +620,7 @@ def test_a_superseded_transaction_is_forgotten_whole(
     call = _transfer(chain, kind, _address(), 7)
     signed = chain_call_sign(call.pk)
     assert signed is not None and signed.nonce is not None
-    owner = Account.from_key(chain.owner_key)
-    other = owner.sign_transaction(
-        {
-            "to": owner.address,
-            "value": 0,
-            "nonce": signed.nonce,
-            "gas": 21_000,
-            "gasPrice": 2 * w3.eth.gas_price,
-            "chainId": chain.chain_id,
-        }
-    )
-    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(other.raw_transaction))
+    take_the_nonce(chain, w3, signed.nonce)
 
     requeued = _await_receipt(signed, timeout=1)
 

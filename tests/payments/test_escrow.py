@@ -628,6 +628,7 @@ def test_a_confirmed_on_chain_move_whose_ledger_account_holds_money_is_a_ledger_
     )
     issues = reconcile(now=timezone.now() + LATER)
     assert [(i.kind, i.subject) for i in issues] == [("escrow_ledger_mismatch", escrow.public_id)]
+    assert "a released escrow holds 1 µUSDC on the ledger, where 0 is due" in issues[0].detail
 
 
 def test_an_issue_is_logged_once_however_often_reconcile_finds_it(
@@ -661,9 +662,7 @@ def test_reconcile_flags_a_held_escrow_released_behind_its_back(
     chain: Any, w3: Any, paid_escrow: Callable[..., Escrow], snapshot: None
 ) -> None:
     escrow = paid_escrow()
-    contract = _escrow_contract(w3, chain)
-    tx_hash = relayer().send(contract.functions.release(bytes.fromhex(escrow.chain_id[2:])))
-    w3.eth.wait_for_transaction_receipt(tx_hash)
+    release_behind_our_back(chain, w3, escrow)
     (issue,) = reconcile()
     assert (issue.kind, issue.detail) == (
         "escrow_state_mismatch",
@@ -856,14 +855,7 @@ def test_the_payer_reclaims_after_expiry_and_reconcile_records_it(
     w3.provider.make_request("anvil_setBalance", [payer.address, hex(10**18)])
     with pytest.raises(Exception, match="not expired"):  # noqa: B017 - web3's revert error
         contract.functions.reclaim(bytes.fromhex(escrow.chain_id[2:])).call({"from": payer.address})
-    w3.provider.make_request("evm_increaseTime", [2 * 3600])
-    w3.provider.make_request("evm_mine", [])
-    tx = contract.functions.reclaim(bytes.fromhex(escrow.chain_id[2:])).build_transaction(
-        {"from": payer.address, "nonce": w3.eth.get_transaction_count(payer.address)}
-    )
-    w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(payer.sign_transaction(tx).raw_transaction)
-    )
+    reclaim_after_expiry(chain, w3, escrow)
     assert balance_of(token=chain.usdc, address=payer.address) == 10_000_000
     other = paid_escrow(expires_at=timezone.now() + timedelta(days=2))
     Escrow.objects.filter(pk=other.pk).update(fee=FEE + 1)  # compared after the reclaimed one
@@ -911,6 +903,26 @@ def test_an_expired_held_escrow_is_refunded_by_reconcile(
 
 def _escrow_contract(w3: Any, chain: Any) -> Any:
     return w3.eth.contract(address=chain.escrow, abi=load_artifact("The402Escrow")["abi"])
+
+
+def release_behind_our_back(chain: Any, w3: Any, escrow: Escrow) -> None:
+    """The operator key releases the escrow on-chain, outside any chain call of ours."""
+    call = _escrow_contract(w3, chain).functions.release(bytes.fromhex(escrow.chain_id[2:]))
+    w3.eth.wait_for_transaction_receipt(relayer().send(call))
+
+
+def reclaim_after_expiry(chain: Any, w3: Any, escrow: Escrow) -> None:
+    """Past the escrow's expiry, its payer reclaims it on-chain (the payer needs gas)."""
+    w3.provider.make_request("evm_increaseTime", [2 * 3600])
+    w3.provider.make_request("evm_mine", [])
+    payer = escrow.payer_account
+    reclaim = _escrow_contract(w3, chain).functions.reclaim(bytes.fromhex(escrow.chain_id[2:]))
+    tx = reclaim.build_transaction(
+        {"from": payer.address, "nonce": w3.eth.get_transaction_count(payer.address)}
+    )
+    w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(payer.sign_transaction(tx).raw_transaction)
+    )
 
 
 # --- what a mutation run of payments/escrow.py found untested ----------------------------
@@ -1125,17 +1137,8 @@ def test_an_escrow_the_payer_reclaimed_raises_no_issue_once_recorded(
     chain: Any, w3: Any, paid_escrow: Callable[..., Escrow], snapshot: None
 ) -> None:
     escrow = paid_escrow(expires_at=timezone.now() + timedelta(hours=1))
-    payer = escrow.payer_account
-    w3.provider.make_request("anvil_setBalance", [payer.address, hex(10**18)])
-    w3.provider.make_request("evm_increaseTime", [2 * 3600])
-    w3.provider.make_request("evm_mine", [])
-    contract = _escrow_contract(w3, chain)
-    tx = contract.functions.reclaim(bytes.fromhex(escrow.chain_id[2:])).build_transaction(
-        {"from": payer.address, "nonce": w3.eth.get_transaction_count(payer.address)}
-    )
-    w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(payer.sign_transaction(tx).raw_transaction)
-    )
+    w3.provider.make_request("anvil_setBalance", [escrow.payer_account.address, hex(10**18)])
+    reclaim_after_expiry(chain, w3, escrow)
     assert reconcile(now=timezone.now() + LATER) == []
     escrow.refresh_from_db()
     assert escrow.status == "reclaimed"
@@ -1146,9 +1149,7 @@ def test_an_escrow_the_contract_disagrees_with_is_not_compared_with_its_ledger(
 ) -> None:
     """Its state is settled by hand first; only then does its ledger account say anything."""
     escrow = paid_escrow()
-    contract = _escrow_contract(w3, chain)
-    tx_hash = relayer().send(contract.functions.release(bytes.fromhex(escrow.chain_id[2:])))
-    w3.eth.wait_for_transaction_receipt(tx_hash)
+    release_behind_our_back(chain, w3, escrow)
     ledger_record(
         kind="adjustment",
         idempotency_key="taken",
@@ -1189,21 +1190,6 @@ def test_a_stuck_move_lists_only_the_calls_still_open(paid_escrow: Callable[...,
     assert issues["escrow_move_stuck"].detail.endswith(
         f"open calls: escrow-release:{escrow.public_id}"
     )
-
-
-def test_a_confirmed_on_chain_move_is_due_nothing_on_the_ledger(
-    paid_escrow: Callable[..., Escrow], on_commit: Callable[[], Any]
-) -> None:
-    escrow = paid_escrow()
-    with on_commit():
-        escrow_release(Escrow.objects.get(pk=escrow.pk))
-    ledger_record(
-        kind="adjustment",
-        idempotency_key="stray",
-        postings=[Posting(WORLD, f"escrow:{escrow.public_id}", 1)],
-    )
-    (issue,) = reconcile(now=timezone.now() + LATER)
-    assert "a released escrow holds 1 µUSDC on the ledger, where 0 is due" in issue.detail
 
 
 def test_a_failed_escrows_money_waiting_for_its_dispute_is_flagged_with_its_way_out(

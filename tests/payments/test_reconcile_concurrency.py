@@ -33,6 +33,18 @@ AMOUNT, FEE = 1_000_000, 50_000
 OPEN = [ChainCall.Status.QUEUED, ChainCall.Status.SENT]
 
 
+def open_escrow(payment: X402Payment, *, expires_in: timedelta) -> Escrow:
+    """The escrow a payment of AMOUNT + FEE to the contract paid for; its `fund` is queued."""
+    return escrow_open_on_chain(
+        payment=payment,
+        payer=participant_for_wallet(payment.payer),
+        payee=ParticipantFactory(type="provider"),
+        amount=AMOUNT,
+        fee=FEE,
+        expires_at=timezone.now() + expires_in,
+    )
+
+
 def test_reconcile_racing_fundings_and_returns_sees_no_money_missing_or_unexplained(
     chain: Any,
     pay_escrow_contract: Callable[[int], X402Payment],
@@ -46,14 +58,7 @@ def test_reconcile_racing_fundings_and_returns_sees_no_money_missing_or_unexplai
     monkeypatch.setattr(Conf, "SYNC", False)  # calls wait in the queue until sent below
     for _ in range(4):
         payment = pay_escrow_contract(AMOUNT + FEE)
-        escrow_open_on_chain(
-            payment=payment,
-            payer=participant_for_wallet(payment.payer),
-            payee=ParticipantFactory(type="provider"),
-            amount=AMOUNT,
-            fee=FEE,
-            expires_at=timezone.now() + timedelta(days=1),
-        )
+        open_escrow(payment, expires_in=timedelta(days=1))
     pay_escrow_contract(300)
     pay_escrow_contract(400)
     X402Payment.objects.update(created_at=timezone.now() - timedelta(hours=1))
@@ -108,14 +113,7 @@ def test_reconcile_settling_a_failed_escrow_racing_an_operators_release_moves_it
     operator's release run at once: one wins, the other is refused, the money leaves once."""
     monkeypatch.setattr(Conf, "SYNC", False)
     payment = pay_escrow_contract(AMOUNT + FEE)
-    escrow = escrow_open_on_chain(
-        payment=payment,
-        payer=participant_for_wallet(payment.payer),
-        payee=ParticipantFactory(type="provider"),
-        amount=AMOUNT,
-        fee=FEE,
-        expires_at=timezone.now() + timedelta(hours=1),
-    )
+    escrow = open_escrow(payment, expires_in=timedelta(hours=1))
     w3.provider.make_request("evm_increaseTime", [2 * 3600])  # `fund` is mined after expiry
     w3.provider.make_request("evm_mine", [])
     handler = escrows.failed_escrow_handler
