@@ -114,6 +114,18 @@ def take_the_nonce(chain: Deployment, w3: Web3, nonce: int | None) -> None:
     w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(other.raw_transaction))
 
 
+def _release_of_no_escrow(chain: Deployment, kind: Kind, key: str) -> ChainCall:
+    """Enqueue a `release` of an escrow the contract does not hold: it reverts "Escrow: not
+    held" in simulation, before anything is signed."""
+    return chain_call_enqueue(
+        kind=kind.name,
+        idempotency_key=key,
+        contract=chain.escrow,
+        function="release",
+        args=["0x" + secrets.token_hex(32)],
+    )
+
+
 def _sent_count(w3: Web3, address: str) -> int:
     return int(w3.eth.get_transaction_count(address, "latest"))  # type: ignore[arg-type]
 
@@ -210,13 +222,7 @@ def test_a_simulation_revert_fails_the_call_with_its_reason(
     chain: Deployment, w3: Web3, make_kind: MakeKind
 ) -> None:
     kind = make_kind()
-    call = chain_call_enqueue(
-        kind=kind.name,
-        idempotency_key="release-unknown",
-        contract=chain.escrow,
-        function="release",
-        args=["0x" + secrets.token_hex(32)],
-    )
+    call = _release_of_no_escrow(chain, kind, "release-unknown")
     sent = _sent_count(w3, call.sender)
 
     failed = chain_call_run(call.pk)
@@ -238,13 +244,7 @@ def test_already_done_turns_a_revert_into_a_confirmation(
         return reason == "Escrow: not held"
 
     kind = make_kind(already_done=already_released)
-    call = chain_call_enqueue(
-        kind=kind.name,
-        idempotency_key="release-again",
-        contract=chain.escrow,
-        function="release",
-        args=["0x" + secrets.token_hex(32)],
-    )
+    call = _release_of_no_escrow(chain, kind, "release-again")
 
     done = chain_call_run(call.pk)
 
@@ -532,13 +532,7 @@ def test_a_simulation_revert_leaves_the_call_unconfirmed(
     chain: Deployment, make_kind: MakeKind
 ) -> None:
     kind = make_kind(already_done=lambda call, reason: False)
-    call = chain_call_enqueue(
-        kind=kind.name,
-        idempotency_key="release-nothing",
-        contract=chain.escrow,
-        function="release",
-        args=["0x" + secrets.token_hex(32)],
-    )
+    call = _release_of_no_escrow(chain, kind, "release-nothing")
 
     failed = chain_call_run(call.pk)
 
@@ -548,13 +542,7 @@ def test_a_simulation_revert_leaves_the_call_unconfirmed(
 
 def test_a_revert_taken_as_already_done_says_so(chain: Deployment, make_kind: MakeKind) -> None:
     kind = make_kind(already_done=lambda call, reason: reason == "Escrow: not held")
-    call = chain_call_enqueue(
-        kind=kind.name,
-        idempotency_key="release-done",
-        contract=chain.escrow,
-        function="release",
-        args=["0x" + secrets.token_hex(32)],
-    )
+    call = _release_of_no_escrow(chain, kind, "release-done")
     assert chain_call_run(call.pk).last_error == "already done: Escrow: not held"
 
 
