@@ -28,6 +28,7 @@ def main() -> int:
     for module, title in (
         ("benchmarks.catalog", "Catalog at scale"),
         ("benchmarks.payments", "Payments"),
+        ("benchmarks.reputation", "Reputation at scale"),
     ):
         for label, env in targets:
             print(f"\n## {title}: {label}\n", flush=True)

@@ -67,7 +67,7 @@ def main() -> int:
 
     from benchmarks.naive import naive_catalog_search
     from marketplace import search
-    from marketplace.bulk import seed_bulk
+    from marketplace.demo.bulk import seed_bulk
     from marketplace.models import Service
     from marketplace.selectors import CatalogQuery, catalog_search
 

@@ -14,13 +14,14 @@ the brief, and turn a paid request into a job:
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from django.db import transaction
 from django.utils import timezone
 
-from marketplace import threads
+from marketplace import reputation_feed, threads
 from marketplace.jobs import (
     job_cancel,
     job_create,
@@ -49,6 +50,12 @@ from the402.lib.ids import new_public_id
 # automatically only when its job never started (`escrow_expired`).
 ESCROW_TTL = timedelta(days=30)
 BRIEF_MAX_BYTES = 64 * 1024
+# A buyer is charged only an amount it agreed to. A balance payment signs no amount, so:
+# accepting without naming the proposal pays it only if the buyer read it, or if it has
+# stood unchanged this long; purchasing without a `max_price` is refused this long after
+# the provider changed the price.
+PROPOSAL_SETTLED_AFTER = timedelta(minutes=10)
+PRICE_SETTLED_AFTER = timedelta(minutes=15)
 
 
 # --- the brief --------------------------------------------------------------------------
@@ -145,8 +152,74 @@ def refuse_own(service: Service, payer: str | None) -> None:
         raise ApplicationError("You cannot buy your own service", code="own_service")
 
 
-def purchase_validate(service: Service, body: Any, payer: str | None) -> dict[str, Any]:
+def parse_max_price(*values: str | None) -> int | None:
+    """The most a buyer will pay (agent price, USD) from the `max_price` query parameter
+    and the `X-Max-Price` header; the lower of the two when both are given. A bad amount
+    is a 400."""
+    limits = []
+    for value in values:
+        if value is None:
+            continue
+        try:
+            limits.append(money.parse_usd(value))
+        except money.MoneyError as exc:
+            raise ApplicationError(f"max_price: {exc}", code="invalid_max_price") from None
+    return min(limits) if limits else None
+
+
+class PriceChanged(Conflict):
+    code = "price_changed"
+
+
+def price_changed(service: Service, why: str) -> PriceChanged:
+    """409 `price_changed`, with the service's current price, so the buyer can decide."""
+    return PriceChanged(
+        f"{why}; nothing was charged. Purchase again with max_price (the agent price in USD) "
+        "to agree to the current price.",
+        extra={
+            "service_id": service.public_id,
+            "price": money.format_usd(service.price_micros),
+            "agent_price": money.format_usd(service.agent_price_micros),
+            "price_changed_at": service.price_changed_at.isoformat().replace("+00:00", "Z")
+            if service.price_changed_at
+            else None,
+        },
+    )
+
+
+def purchase_agreed(
+    service: Service, *, max_price: int | None, by_balance: bool, now: datetime | None = None
+) -> None:
+    """Refuse (409 `price_changed`, before any payment) a purchase at a price the buyer has
+    not agreed to: above its `max_price`, or, without one, paid from a balance within 15
+    minutes of a price change. An x402 buyer signs the amount itself, which binds it."""
+    agent_price = service.agent_price_micros
+    if max_price is not None:
+        if agent_price > max_price:
+            raise price_changed(
+                service,
+                f"The price is {money.format_usd(agent_price)} USDC, above your max_price "
+                f"of {money.format_usd(max_price)}",
+            )
+        return
+    changed, since = service.price_changed_at, (now or timezone.now()) - PRICE_SETTLED_AFTER
+    if by_balance and changed is not None and changed > since:
+        raise price_changed(
+            service,
+            f"The price changed to {money.format_usd(agent_price)} USDC less than 15 minutes ago",
+        )
+
+
+def purchase_validate(
+    service: Service,
+    body: Any,
+    payer: str | None,
+    *,
+    max_price: int | None = None,
+    by_balance: bool = False,
+) -> dict[str, Any]:
     refuse_own(service, payer)
+    purchase_agreed(service, max_price=max_price, by_balance=by_balance)
     return {"service": service, "brief": brief_from_body(service, body)}
 
 
@@ -158,6 +231,7 @@ def data_api_fetch(order: dict[str, Any]) -> dict[str, Any]:
     if _escrowed(service):
         return order
     job_id, thread_id = new_public_id("job"), new_public_id("thr")
+    started = time.monotonic()
     answer = data_api_call(
         service=service,
         payload={
@@ -170,14 +244,23 @@ def data_api_fetch(order: dict[str, Any]) -> dict[str, Any]:
             "deadline": None,
         },
     )
+    latency_ms = (time.monotonic() - started) * 1000
     if not answer.ok:
+        reputation_feed.data_api_unanswered(service, reference=job_id, rejected=False)
         _not_charged(answer.error, answer.code)
     problem = schema_error(service.deliverable_schema, answer.result)
     if problem is not None:
+        reputation_feed.data_api_unanswered(service, reference=job_id, rejected=True)
         _not_charged(
             f"The provider's answer does not match its schema: {problem}", "provider_error"
         )
-    return {**order, "job_id": job_id, "thread_id": thread_id, "result": answer.result}
+    return {
+        **order,
+        "job_id": job_id,
+        "thread_id": thread_id,
+        "result": answer.result,
+        "latency_ms": latency_ms,
+    }
 
 
 def _not_charged(error: str, code: str) -> NoReturn:
@@ -222,7 +305,7 @@ def purchase_perform(order: dict[str, Any], paid: Paid) -> Job:
     the escrow, create the job with its thread and dispatch it."""
     service: Service = order["service"]
     if not _escrowed(service):
-        return job_record_instant(
+        job = job_record_instant(
             service=service,
             buyer=paid.participant,
             brief=order["brief"],
@@ -230,32 +313,95 @@ def purchase_perform(order: dict[str, Any], paid: Paid) -> Job:
             public_id=order["job_id"],
             thread_id=order["thread_id"],
         )
+        reputation_feed.data_api_answered(job, latency_ms=order.get("latency_ms"))
+        return job
+    price = service.price_micros
+    if paid.amount != money.agent_price(price):  # priced from another read of the service
+        raise price_changed(service, "The price changed during the purchase")
     thread = threads.thread_for_purchase(
         service=service, buyer=paid.participant, brief=order["brief"]
     )
-    price = service.price_micros
     return job_dispatch(
         _escrowed_job(paid, thread=thread, amount=price, fee=money.platform_fee(price))
     )
 
 
-def accept_validate(thread: Thread, payer: str | None) -> Proposal:
-    """Before payment: the caller is the buyer, and there is an open proposal to accept."""
+class ProposalChanged(Conflict):
+    code = "proposal_changed"
+
+
+def proposal_changed(current: Proposal, why: str) -> ProposalChanged:
+    """409 `proposal_changed`, with the open proposal's terms, so the buyer can decide."""
+    return ProposalChanged(
+        f"{why}; nothing was charged. Accept again with this proposal_id to pay its total.",
+        extra={
+            "proposal_id": current.public_id,
+            "quoted_price_usd": money.usd_decimal(current.price_micros),
+            "platform_fee_usd": money.usd_decimal(current.fee_micros),
+            "agent_total_usd": money.usd_decimal(current.total_micros),
+        },
+    )
+
+
+def proposal_agreed(
+    current: Proposal,
+    *,
+    proposal_id: str | None,
+    by_balance: bool,
+    now: datetime | None = None,
+) -> None:
+    """Refuse (409 `proposal_changed`) to charge a proposal the buyer has not agreed to.
+
+    With a `proposal_id`, only that proposal, still open, is paid. Without one, a balance
+    accept pays the open proposal only if its buyer read it (`GET /v1/threads/:id` or the
+    quote, `threads.proposal_seen`) or it is older than 10 minutes. An x402 buyer signs
+    the proposal's total itself, which binds it.
+    """
+    if proposal_id is not None:
+        if proposal_id != current.public_id:
+            raise proposal_changed(current, f"Proposal {proposal_id} is not the open proposal")
+        return
+    if not by_balance or current.seen_by_buyer_at is not None:
+        return
+    if current.created_at > (now or timezone.now()) - PROPOSAL_SETTLED_AFTER:
+        raise proposal_changed(
+            current,
+            "The open proposal is one you have not read (the provider proposed it less than "
+            "10 minutes ago)",
+        )
+
+
+def accept_validate(
+    thread: Thread,
+    payer: str | None,
+    *,
+    proposal_id: str | None = None,
+    by_balance: bool = False,
+) -> Proposal:
+    """Before payment: the caller is the buyer, there is an open proposal to accept, and
+    the buyer agreed to it (`proposal_agreed`)."""
     if payer is None or payer.lower() != thread.buyer.wallet.lower():
         raise threads.forbidden("Only the thread's buyer can accept a proposal")
-    return threads.proposal_to_accept(thread)
+    current = threads.proposal_to_accept(thread)
+    proposal_agreed(current, proposal_id=proposal_id, by_balance=by_balance)
+    return current
 
 
 @transaction.atomic
 def accept_perform(thread: Thread, proposal: Proposal, paid: Paid) -> Job:
     """The buyer paid the proposal: accept it (once: a second accept is a 409 and its
-    money goes back), hold the escrow, create the job and dispatch it."""
+    money goes back), hold the escrow, create the job and dispatch it.
+
+    `proposal` is the one `accept_validate` found agreed to. Under the thread's lock (which
+    `proposal_make` takes too) it must still be the open one and the payment its total: a
+    proposal made since, or a price read from another proposal, is a 409 and nothing is
+    charged (the gate rolls a balance back and returns an x402 payment)."""
     thread = threads.lock_thread(thread)
     current = threads.proposal_to_accept(thread)
     if current.pk != proposal.pk:
-        raise Conflict("The proposal changed; read the thread again", code="proposal_changed")
-    if paid.amount != proposal.total_micros:
-        raise Conflict("The payment does not match the proposal", code="proposal_changed")
+        raise proposal_changed(current, "The provider made a new proposal meanwhile")
+    if paid.amount != current.total_micros:
+        raise proposal_changed(current, "The payment does not match the proposal")
     Proposal.objects.filter(pk=proposal.pk).update(
         status=Proposal.Status.ACCEPTED, updated_at=timezone.now()
     )

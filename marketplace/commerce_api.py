@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
@@ -19,10 +19,16 @@ from rest_framework.views import APIView
 
 from marketplace import commerce, threads
 from marketplace.job_api import PAID_RESPONSES, READ_PRICE, iso, validated
-from marketplace.models import Service, Thread
+from marketplace.models import Proposal, Service, Thread
 from marketplace.selectors import service_get
-from marketplace.thread_api import AcceptView, PurchaseOutput, purchase_out
-from payments.gate import Paid, PaidView, Price
+from marketplace.thread_api import (
+    AcceptInput,
+    AcceptView,
+    PurchaseOutput,
+    pays_from_balance,
+    purchase_out,
+)
+from payments.gate import Paid, PaidView, Price, authenticated_participant
 from payments.ledger import PLATFORM_FEES
 from the402.lib.errors import ApplicationError, NotFound
 from the402.lib.ids import is_public_id
@@ -49,18 +55,36 @@ def _service(service_id: str) -> Service:
 
 class PurchaseView(PaidView):
     """Buy a fixed-price service. Data APIs answer at once (charged only if the provider
-    answered); automated and human services are paid into escrow and dispatched."""
+    answered); automated and human services are paid into escrow and dispatched.
+
+    The service is read once per request: the price charged and the one checked against
+    the buyer's `max_price` (and held in escrow) are the same read."""
 
     endpoint_price = "the service's agent price"
     endpoint_auth = "x402, or balance except for human services"
     check_balance_first = True
     parser_classes = [JSONParser, TextBriefParser]
 
+    def service(self, service_id: str) -> Service:
+        cached = getattr(self, "_service_read", None)
+        if cached is None:
+            cached = self._service_read = _service(service_id)
+        return cached
+
     def price(self, request: Request, **kwargs: Any) -> Price:
-        return commerce.purchase_price(_service(kwargs["service_id"]))
+        return commerce.purchase_price(self.service(kwargs["service_id"]))
 
     def validate(self, request: Request, payer: str | None, **kwargs: Any) -> Any:
-        return commerce.purchase_validate(_service(kwargs["service_id"]), request.data, payer)
+        max_price = commerce.parse_max_price(
+            request.query_params.get("max_price"), request.headers.get("X-Max-Price")
+        )
+        return commerce.purchase_validate(
+            self.service(kwargs["service_id"]),
+            request.data,
+            payer,
+            max_price=max_price,
+            by_balance=pays_from_balance(request),
+        )
 
     def prepare(self, request: Request, data: Any) -> Any:
         return commerce.data_api_fetch(data)
@@ -75,12 +99,23 @@ class PurchaseView(PaidView):
     @extend_schema(
         operation_id="service_purchase",
         summary="Purchase a fixed-price service",
+        parameters=[
+            OpenApiParameter(
+                "max_price",
+                str,
+                description="The most you will pay (agent price, USD; or the X-Max-Price "
+                "header). A higher price is a 409 price_changed. Without it, a balance "
+                "purchase within 15 minutes of a price change is refused the same way.",
+                required=False,
+            )
+        ],
         request={"application/json": {"type": "object", "description": "The brief"}},
         responses={
             201: PurchaseOutput,
             502: OpenApiResponse(description="Data API: the provider failed (not charged)"),
             504: OpenApiResponse(description="Data API: the provider timed out (not charged)"),
             **PAID_RESPONSES,
+            409: OpenApiResponse(description="price_changed: the current price, not charged"),
         },
         tags=["purchases"],
     )
@@ -171,8 +206,12 @@ QUOTE_STATUS = {
 }
 
 
-def quote_out(thread: Thread) -> dict[str, Any]:
-    proposal = threads.open_proposal(thread) or thread.proposals.filter(status="accepted").first()
+def quote_proposal(thread: Thread) -> Proposal | None:
+    """The proposal a quote shows: the open one, else the accepted one."""
+    return threads.open_proposal(thread) or thread.proposals.filter(status="accepted").first()
+
+
+def quote_out(thread: Thread, proposal: Proposal | None) -> dict[str, Any]:
     job = getattr(thread, "job", None)
     return {
         "quote_id": thread.quote_id,
@@ -235,10 +274,11 @@ class QuoteRequestView(PaidView):
 
 
 class QuoteView(APIView):
-    """A quote's status and price (free)."""
+    """A quote's status and price (free). Read with the buyer's `X-API-Key`, it records
+    that the buyer saw the proposal: a balance accept without `proposal_id` then pays it."""
 
     endpoint_price = "free"
-    endpoint_auth = "none"
+    endpoint_auth = "none (X-API-Key of the buyer: records the proposal read)"
 
     @extend_schema(
         operation_id="quote_get",
@@ -251,7 +291,12 @@ class QuoteView(APIView):
         deprecated=True,
     )
     def get(self, request: Request, quote_id: str) -> Response:
-        return Response(quote_out(_quote_thread(quote_id)))
+        thread = _quote_thread(quote_id)
+        proposal = quote_proposal(thread)
+        key = request.headers.get("X-API-Key")
+        if key is not None:  # read with the buyer's key: the buyer has seen this proposal
+            threads.proposal_seen(thread, proposal, reader=authenticated_participant(key))
+        return Response(quote_out(thread, proposal))
 
 
 class QuoteAcceptView(AcceptView):
@@ -263,8 +308,12 @@ class QuoteAcceptView(AcceptView):
     @extend_schema(
         operation_id="quote_accept",
         summary="Accept a quote and pay (legacy)",
-        request=None,
-        responses={201: PurchaseOutput, **PAID_RESPONSES},
+        request=AcceptInput,
+        responses={
+            201: PurchaseOutput,
+            **PAID_RESPONSES,
+            409: OpenApiResponse(description="proposal_changed: the open proposal's terms"),
+        },
         tags=["quotes"],
         deprecated=True,
     )

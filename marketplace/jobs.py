@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from marketplace import reputation_feed
 from marketplace.models import (
     FulfillmentType,
     Job,
@@ -162,6 +163,7 @@ def _release(job: Job, *, actor: Participant | None, note: str) -> Job:
     _move(job, S.RELEASED, actor=actor, note="escrow released")
     if job.escrow is not None:
         escrow_release(job.escrow, reason=f"job {job.public_id} verified")
+    reputation_feed.job_ended(job, outcome="released")
     _tell_provider(job, "job_verified")
     return job
 
@@ -212,6 +214,7 @@ def job_update(
         _move(locked, S.REFUNDED, actor=provider, note="escrow refunded")
         if locked.escrow is not None:
             escrow_refund(locked.escrow, reason=f"job {locked.public_id} failed")
+        reputation_feed.job_ended(locked, outcome="failed")
     elif status == S.COMPLETED and locked.service.fulfillment_type != FulfillmentType.HUMAN:
         _release(locked, actor=None, note="auto-verified: automated fulfilment")
     return locked
@@ -273,6 +276,8 @@ def job_cancel(*, job: Job, actor: Participant | None, reason: str = "") -> Job:
 def _cancel(locked: Job, *, actor: Participant | None, reason: str) -> Job:
     dispatched = locked.status == S.DISPATCHED
     _move(locked, S.CANCELLED, actor=actor, note=reason or "declined")
+    if actor is not None and actor.pk == locked.provider_id:
+        reputation_feed.job_ended(locked, outcome="cancelled_by_provider")
     if locked.escrow is not None:
         escrow_refund(locked.escrow, reason=f"job {locked.public_id} cancelled")
     if actor is None and dispatched:
@@ -289,6 +294,7 @@ def job_escrow_expired(job: Job) -> Job:
     locked = _locked(job)
     if locked.status in NOT_STARTED:
         _cancel(locked, actor=None, reason="the escrow expired before the work started")
+        reputation_feed.job_ended(locked, outcome="expired")
     return locked
 
 
@@ -374,6 +380,7 @@ def job_resolve_dispute(
             )
     Job.objects.filter(pk=locked.pk).update(resolution=resolution, resolution_note=note)
     locked.resolution, locked.resolution_note = resolution, note
+    reputation_feed.job_ended(locked, outcome=f"dispute_{resolution}")  # type: ignore[arg-type]
     summary = f"Dispute resolved: {resolution}. {note}"
     if locked.thread is not None:
         message_note(locked.thread, kind=ThreadMessage.Kind.RESOLUTION, body=summary)

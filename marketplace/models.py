@@ -83,6 +83,10 @@ class Service(BaseModel):
     webhook_checked_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
     listed_at = models.DateTimeField(default=timezone.now)
+    # When the provider last changed the price (None: never since listing). A balance
+    # purchase without a `max_price` is refused for 15 minutes after a change
+    # (`marketplace.commerce.purchase_agreed`).
+    price_changed_at = models.DateTimeField(null=True, blank=True)
 
     objects = ServiceQuerySet.as_manager()
 
@@ -406,6 +410,10 @@ class Proposal(BaseModel):
     message = models.TextField(max_length=5000, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     expires_at = models.DateTimeField()
+    # When the buyer last read the thread (or its quote) showing this proposal open: a
+    # balance accept without `proposal_id` charges only a proposal its buyer has seen
+    # (`marketplace.commerce.proposal_agreed`).
+    seen_by_buyer_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -40,6 +40,7 @@ from payments.serializers import (
 )
 from reputation.selectors import provider_scores
 from the402.lib.errors import ApplicationError, NotFound
+from the402.lib.ratelimit import rate_limit
 from the402.lib.urls import public_base_url
 from the402.schema import ERROR_RESPONSES, ErrorSerializer
 
@@ -183,7 +184,7 @@ class ProviderServiceOutput(ServiceSerializer):
 class OnboardOutput(RegistrationOutput):
     webhook_url = serializers.CharField()
     webhook_secret = serializers.CharField(
-        required=False, help_text="Signs webhooks; only when a webhook_url was given."
+        help_text="Signs every webhook: to your webhook_url and to each service's own URL."
     )
 
 
@@ -323,9 +324,8 @@ class ProviderOnboardView(PaidView):
             **ParticipantOutput(participant).data,
             "webhook_url": participant.webhook_url,
             "api_key": onboarding.api_key,
+            "webhook_secret": onboarding.webhook_secret,
         }
-        if onboarding.webhook_secret:
-            body["webhook_secret"] = onboarding.webhook_secret
         return Response(body, status=201 if onboarding.created else 200)
 
     @extend_schema(
@@ -349,11 +349,16 @@ class ServiceWebhookTestView(APIView):
         operation_id="service_webhook_test",
         summary="Test a service's webhook",
         request=None,
-        responses={200: OpenApiResponse(description="Test result"), **OWNER_RESPONSES},
+        responses={
+            200: OpenApiResponse(description="Test result"),
+            **OWNER_RESPONSES,
+            429: OpenApiResponse(ErrorSerializer, description="Too many tests: see Retry-After"),
+        },
         tags=["provider"],
     )
     def post(self, request: Request, service_id: str) -> Response:
         service = _owned_service(request, service_id)
+        rate_limit("webhook_test", service.provider.public_id)  # each test calls out
         # Outside any transaction: the provider may take up to the webhook timeout to answer.
         return Response(webhook_test(service))
 

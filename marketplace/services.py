@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
+from django.utils import timezone
 
 from marketplace.models import (
     FULFILLMENT_FOR_TYPE,
@@ -17,7 +18,7 @@ from marketplace.models import (
 )
 from marketplace.schemas import normalize_schema
 from payments.models import Participant
-from payments.services import participant_register, participant_update, webhook_secret
+from payments.services import participant_register, participant_update, webhook_secret_ensure
 from reputation.services import reputation_ensure_provider
 from the402.lib import money
 from the402.lib.errors import ApplicationError, Conflict
@@ -239,7 +240,11 @@ def service_update(*, service: Service, **fields: Any) -> Service:
         .select_related("provider")
         .get(pk=service.pk)
     )
+    before = tuple(getattr(locked, name) for name in sorted(_PRICE_FIELDS))
     changed = _listing_apply(locked, fields)
+    if before != tuple(getattr(locked, name) for name in sorted(_PRICE_FIELDS)):
+        locked.price_changed_at = timezone.now()  # buyers get 15 minutes' notice
+        changed.append("price_changed_at")
     if changed:
         locked.full_clean()
         locked.save(update_fields=[*changed, "updated_at"])
@@ -279,7 +284,7 @@ class Onboarding:
     participant: Participant
     api_key: str
     created: bool  # newly registered (a known wallet's repeat is not)
-    webhook_secret: str | None  # set when a webhook_url was given
+    webhook_secret: str  # signs every webhook to the provider (its URL and its services')
 
 
 @transaction.atomic
@@ -294,9 +299,9 @@ def provider_onboard(
     """Make `wallet` a provider: register it if new, and give it a signed webhook.
 
     Idempotent per wallet like `participant_register`: a registered wallet keeps its
-    profile and key; an agent becomes `both`. A given `webhook_url` is set, and its secret
-    (new, or the current one when the URL is unchanged) is returned so that a retried
-    onboarding answers the same as the first.
+    profile and key; an agent becomes `both`. A given `webhook_url` is set. The webhook
+    secret is always returned (new with a new URL, else the current one), with or without a
+    URL, so that a retried onboarding answers the same as the first.
     """
     registration = participant_register(
         wallet=wallet,
@@ -312,6 +317,6 @@ def provider_onboard(
     if webhook_url:
         changes["webhook_url"] = webhook_url
     secret = participant_update(participant=participant, **changes) if changes else None
-    if webhook_url and secret is None:
-        secret = webhook_secret(participant)
+    if secret is None:
+        secret = webhook_secret_ensure(participant)
     return Onboarding(participant, registration.api_key, registration.created, secret)

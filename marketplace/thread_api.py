@@ -41,9 +41,11 @@ from marketplace.services import parse_price
 from payments.gate import Paid, PaidView, Price
 from payments.ledger import PLATFORM_FEES
 from payments.serializers import HistoryQuery
+from the402.lib.bodylimit import MULTIPART_OVERHEAD
 from the402.lib.errors import ApplicationError, Conflict, NotFound
 from the402.lib.ids import is_public_id
 from the402.lib.money import usd_decimal
+from the402.lib.ratelimit import rate_limit
 
 THREAD_AUTH = "X-API-Key (buyer or provider), or $0.001 x402 from a party's wallet"
 
@@ -221,6 +223,12 @@ class PurchaseOutput(serializers.Serializer):
     result = serializers.JSONField(required=False, help_text="Data APIs: the provider's answer")
 
 
+def pays_from_balance(request: Request) -> bool:
+    """Whether the gate charges this request to a prepaid balance: it does whenever the
+    header is there, on views that take no plain API key (purchases, accepts)."""
+    return "X-BALANCE-AUTH" in request.headers
+
+
 def purchase_out(job: Job) -> dict[str, Any]:
     return {
         "job_id": job.public_id,
@@ -338,12 +346,16 @@ class ThreadListView(PaidView):
 
 
 class ThreadDetailView(ThreadPaidView):
-    """A thread with its messages, proposals and status history."""
+    """A thread with its messages, proposals and status history. The buyer's read records
+    the open proposal it was shown: a balance accept without `proposal_id` pays only that."""
 
     description = "Read a thread"
 
     def perform(self, request: Request, paid: Paid, data: Thread, **kwargs: Any) -> Response:
-        return party_response(thread_detail(data))
+        shown = _live_proposal(data)
+        detail = thread_detail(data)
+        threads.proposal_seen(data, shown, reader=paid.participant)
+        return party_response(detail)
 
     @extend_schema(
         operation_id="thread_get",
@@ -361,11 +373,15 @@ class ThreadMessageView(ThreadPaidView):
     done) or a file of up to 25 MB (multipart, field `file`)."""
 
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    # A larger body is refused (413) before it is read or spooled.
+    max_body_bytes = threads.ATTACHMENT_MAX_BYTES + MULTIPART_OVERHEAD
     description = "Post a thread message"
     check_balance_first = True  # an attachment is stored before the charge
 
     def validate(self, request: Request, payer: str | None, **kwargs: Any) -> Any:
         thread = super().validate(request, payer, **kwargs)
+        if payer is not None and request.headers.get("X-API-Key") is not None:
+            rate_limit("thread_message", payer)  # free with a key: limited per caller
         return {"thread": thread, **validated(MessageInput, request.data)}
 
     def perform(self, request: Request, paid: Paid, data: Any, **kwargs: Any) -> Response:
@@ -448,8 +464,20 @@ class ThreadProposeView(APIView):
         return Response(proposal_out(proposal), status=201)
 
 
+class AcceptInput(serializers.Serializer):
+    proposal_id = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_null=True,
+        help_text="The proposal you agree to pay (from the thread). Without it, a balance "
+        "accept pays the open proposal only if you read it (GET the thread or the quote) "
+        "or it is over 10 minutes old; otherwise 409 proposal_changed with its terms.",
+    )
+
+
 class AcceptView(PaidView):
-    """Accept the open proposal: pay its agent total (into escrow), creating the job."""
+    """Accept the open proposal: pay its agent total (into escrow), creating the job. The
+    buyer is charged only a proposal it agreed to (`commerce.proposal_agreed`)."""
 
     endpoint_price = "the proposal's agent total"
     endpoint_auth = "x402, or balance except for human services (the thread's buyer)"
@@ -463,7 +491,14 @@ class AcceptView(PaidView):
 
     def validate(self, request: Request, payer: str | None, **kwargs: Any) -> Any:
         thread = self.thread(**kwargs)
-        return {"thread": thread, "proposal": commerce.accept_validate(thread, payer)}
+        body = request.data if request.data not in (None, "") else {}
+        proposal = commerce.accept_validate(
+            thread,
+            payer,
+            proposal_id=validated(AcceptInput, body).get("proposal_id"),
+            by_balance=pays_from_balance(request),
+        )
+        return {"thread": thread, "proposal": proposal}
 
     def perform(self, request: Request, paid: Paid, data: Any, **kwargs: Any) -> Response:
         job = commerce.accept_perform(data["thread"], data["proposal"], paid)
@@ -472,8 +507,12 @@ class AcceptView(PaidView):
     @extend_schema(
         operation_id="thread_accept",
         summary="Accept the proposal and pay",
-        request=None,
-        responses={201: PurchaseOutput, **PAID_RESPONSES},
+        request=AcceptInput,
+        responses={
+            201: PurchaseOutput,
+            **PAID_RESPONSES,
+            409: OpenApiResponse(description="proposal_changed: the open proposal's terms"),
+        },
         tags=["threads"],
     )
     def post(self, request: Request, thread_id: str) -> Response:

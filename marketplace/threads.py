@@ -23,6 +23,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from marketplace import reputation_feed
 from marketplace.models import Job, Proposal, Service, Thread, ThreadMessage, ThreadTransition
 from marketplace.webhooks import webhook_enqueue
 from payments import crypto
@@ -121,9 +122,14 @@ def thread_follow_job(job: Job, *, actor: Participant | None, note: str = "") ->
 
 
 def _erase_credentials(thread: Thread, now: datetime) -> None:
-    ThreadMessage.objects.filter(
+    """Destroy each credential's own data key, then drop its ciphertext: no copy of it (a
+    WAL, a replica, a backup taken from now on) can be read again."""
+    kept = ThreadMessage.objects.filter(
         thread=thread, kind=ThreadMessage.Kind.CREDENTIAL, secret__isnull=False
-    ).update(secret=None, redacted_at=now, updated_at=now)
+    )
+    for secret in kept.values_list("secret", flat=True):
+        crypto.destroy(bytes(secret))
+    kept.update(secret=None, redacted_at=now, updated_at=now)
 
 
 # --- opening ----------------------------------------------------------------------------
@@ -241,7 +247,7 @@ def message_post(
             raise InvalidThreadTransition(
                 f"thread {thread.public_id} is {thread.status}: credentials are no longer kept"
             )
-        message.secret = crypto.encrypt(text, purpose=CREDENTIAL_PURPOSE)
+        message.secret = crypto.seal(text, purpose=CREDENTIAL_PURPOSE)
     elif kind == ThreadMessage.Kind.ATTACHMENT:
         if upload is None:
             raise ApplicationError("an attachment message needs a file", code="missing_file")
@@ -258,6 +264,8 @@ def message_post(
     Thread.objects.filter(pk=thread.pk).update(updated_at=timezone.now())
     if sender.pk == thread.buyer_id:
         _notify_provider(thread, message)
+    else:
+        reputation_feed.provider_answered(thread)  # counts once per thread
     return message
 
 
@@ -272,7 +280,7 @@ def credential_text(message: ThreadMessage) -> str | None:
     """The plaintext of a credential (for the two parties only), None once erased."""
     if message.secret is None:
         return None
-    return crypto.decrypt(bytes(message.secret), purpose=CREDENTIAL_PURPOSE)
+    return crypto.open_sealed(bytes(message.secret), purpose=CREDENTIAL_PURPOSE)
 
 
 def message_for(thread: Thread, message_id: str) -> ThreadMessage:
@@ -287,6 +295,31 @@ def open_proposal(thread: Thread) -> Proposal | None:
     return Proposal.objects.filter(thread=thread, status=Proposal.Status.OPEN).first()
 
 
+def proposal_seen(thread: Thread, proposal: Proposal | None, *, reader: Participant) -> None:
+    """Record that the thread's buyer read `proposal` (the one a thread or quote answer
+    showed it): a balance accept without `proposal_id` pays only a proposal so read
+    (`marketplace.commerce.proposal_agreed`). Only while it is open; others' reads are
+    not recorded."""
+    if proposal is None or reader.pk != thread.buyer_id:
+        return
+    Proposal.objects.filter(pk=proposal.pk, status=Proposal.Status.OPEN).update(
+        seen_by_buyer_at=timezone.now()
+    )
+
+
+def proposal_range_check(service: Service, price_micros: int) -> None:
+    """A proposal stays within the range a quoted service advertises (400 naming it)."""
+    if not service.is_quoted:
+        return
+    low, high = service.price_micros, service.price_max_micros
+    if price_micros < low or (high is not None and price_micros > high):
+        advertised = money.format_usd(low) + (f" to {money.format_usd(high)}" if high else "")
+        raise ApplicationError(
+            f"the price must be within the service's advertised range: {advertised} USD",
+            code="price_out_of_range",
+        )
+
+
 @transaction.atomic
 def proposal_make(
     *, thread: Thread, provider: Participant, price_micros: int, message: str = ""
@@ -298,6 +331,7 @@ def proposal_make(
     if price_micros <= 0:
         raise ApplicationError("price must be positive", code="invalid_price")
     thread = lock_thread(thread)
+    proposal_range_check(thread.service, price_micros)
     if thread.status not in OPEN:
         raise InvalidThreadTransition(
             f"thread {thread.public_id} is {thread.status}: proposals are closed"
@@ -329,6 +363,7 @@ def proposal_make(
         body=message,
         proposal=proposal,
     )
+    reputation_feed.provider_answered(thread)  # counts once per thread
     return proposal
 
 

@@ -1,12 +1,24 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.conf import settings
+from django.urls import URLPattern, path
 
-from marketplace import api, commerce_api, demo_provider, job_api, provider_api, thread_api
+from marketplace import api, commerce_api, job_api, provider_api, thread_api
+
+
+def _devnet_only() -> list[URLPattern]:
+    """The demo providers' webhooks (dev-only code, `marketplace.demo`), which make the demo
+    catalog work: mounted on devnet only. The view also answers 404 off devnet, for a process
+    whose network changes after the URLconf is loaded (tests do)."""
+    if settings.NETWORK != "devnet":
+        return []
+    from marketplace.demo.provider import demo_provider_webhook
+
+    return [path("demo/provider", demo_provider_webhook, name="demo-provider")]
+
 
 urlpatterns = [
-    # The demo providers' webhooks (devnet only; 404 elsewhere): makes the demo catalog work.
-    path("demo/provider", demo_provider.demo_provider_webhook, name="demo-provider"),
+    *_devnet_only(),
     path("v1/services", provider_api.ServiceCreateView.as_view(), name="service-create"),
     path("v1/services/catalog", api.CatalogView.as_view(), name="catalog"),
     path("v1/discover", api.DiscoverView.as_view(), name="discover"),

@@ -21,7 +21,7 @@ from payments.models import (
     ReconciliationIssue,
     X402Payment,
 )
-from the402.lib.admin import ReadOnlyAdmin
+from the402.lib.admin import ReadOnlyAdmin, ReadOnlyInline, usd_display
 from the402.lib.errors import Conflict
 
 
@@ -46,21 +46,18 @@ class ApiKeyAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerAccount)
 class LedgerAccountAdmin(ReadOnlyAdmin):
-    list_display = ("code", "kind", "participant", "balance", "allow_negative")
+    list_display = ("code", "kind", "participant", "balance_usd", "allow_negative")
+    money_fields = ("balance",)
     list_filter = ("kind",)
     list_select_related = ("participant",)
     search_fields = ("code", "participant__public_id", "participant__wallet")
 
 
-class LedgerEntryInline(admin.TabularInline):
+class LedgerEntryInline(ReadOnlyInline):
     model = LedgerEntry
-    fields = ("account", "amount", "created_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    fields = ("account", "amount_usd", "created_at")
+    verbose_name, verbose_name_plural = "entry", "entries"
+    amount_usd = usd_display("amount", "amount (+ in, − out)")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerEntry]:
         return super().get_queryset(request).select_related("account")
@@ -80,12 +77,13 @@ class X402PaymentAdmin(ReadOnlyAdmin):
     list_display = (
         "public_id",
         "status",
-        "amount",
+        "amount_usd",
         "payer",
         "tx_hash",
         "created_at",
         "fulfilled_at",
     )
+    money_fields = ("amount",)
     list_filter = ("status", "network", "x402_version")
     list_select_related = ("participant",)
     search_fields = ("public_id", "payer", "tx_hash", "nonce", "resource")
@@ -106,12 +104,13 @@ class EscrowAdmin(ReadOnlyAdmin):
         "public_id",
         "backing",
         "status",
-        "amount",
-        "fee",
+        "amount_usd",
+        "fee_usd",
         "payer",
         "payee",
         "expires_at",
     )
+    money_fields = ("amount", "fee", "payee_amount")
     list_filter = ("backing", "status")
     list_select_related = ("payer", "payee")
     search_fields = ("public_id", "chain_id", "reference", "payer__wallet", "payee__wallet")
@@ -143,7 +142,8 @@ class ChainCallAdmin(ReadOnlyAdmin):
 
 @admin.register(Payout)
 class PayoutAdmin(ReadOnlyAdmin):
-    list_display = ("public_id", "provider", "wallet", "amount", "status", "confirmed_at")
+    list_display = ("public_id", "provider", "wallet", "amount_usd", "status", "confirmed_at")
+    money_fields = ("amount",)
     actions = ("retry_now",)
 
     @admin.action(description="Send the selected pending payouts now")

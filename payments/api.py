@@ -84,7 +84,11 @@ class RegisterView(PaidView):
     def perform(self, request: Request, paid: Paid, data: Any, **kwargs: Any) -> Response:
         data.pop("referral_code", None)  # recorded by the referrals app when it lands
         registration = participant_register(wallet=paid.participant.wallet, **data)
-        body = {**ParticipantOutput(registration.participant).data, "api_key": registration.api_key}
+        body = {
+            **ParticipantOutput(registration.participant).data,
+            "api_key": registration.api_key,
+            "webhook_secret": registration.webhook_secret,
+        }
         return Response(body, status=201 if registration.created else 200)
 
     @extend_schema(

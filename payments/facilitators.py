@@ -1,6 +1,7 @@
 """Facilitators verify and settle x402 payments; `THE402_FACILITATOR` chooses one.
 
-* `local`: verification in-process (EIP-712 signature recovery, amounts, times) and settlement
+* `local`: verification in-process (EIP-712 signature recovery, amounts, times; then, on
+  chain, the authorization's nonce unused and the payer's USDC balance enough) and settlement
   by sending `transferWithAuthorization` from our relayer key.
 * a URL: a remote x402 facilitator (`POST /verify`, `POST /settle`, `GET /supported`), such as
   the public x402.org test facilitator, Coinbase CDP (bearer token minted from
@@ -11,17 +12,29 @@ Both answer with the same small result types, so the payment gate never knows wh
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
 import httpx
+import requests
 from django.conf import settings
+from web3.exceptions import Web3Exception
 
 from payments import cdp
-from payments.chain.usdc import SettleResult, settle_transfer_with_authorization, settlement_status
+from payments.chain.usdc import (
+    NONCE_ALREADY_USED,
+    RPC_UNAVAILABLE,
+    SettleResult,
+    authorization_payable,
+    settle_transfer_with_authorization,
+    settlement_status,
+)
 from payments.x402 import PaymentOption, PaymentPayload, X402Error, verify_payment
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,23 @@ class LocalFacilitator:
             payer = verify_payment(payload, option, now=int(time.time()))
         except X402Error as exc:
             return VerifyResult(False, payload.authorization.from_address, exc.reason, exc.message)
+        # The chain's part, as the reference facilitators check it: an authorization whose
+        # nonce is spent or whose payer cannot cover it would only fail at settlement, after
+        # the paid work (a data API's provider call) was done for nothing.
+        try:
+            refused = authorization_payable(
+                token=option.asset,
+                payer=payer,
+                nonce=payload.authorization.nonce,
+                amount=payload.authorization.value,
+            )
+        except (Web3Exception, requests.RequestException, ValueError) as exc:
+            logger.warning("verify: the chain could not be read: %s", exc)
+            return VerifyResult(False, payer, RPC_UNAVAILABLE, "the chain could not be read")
+        if refused == NONCE_ALREADY_USED:
+            return VerifyResult(False, payer, refused, "the authorization was already used")
+        if refused is not None:
+            return VerifyResult(False, payer, refused, "the payer's USDC balance is too low")
         return VerifyResult(True, payer)
 
     def settle(self, payload: PaymentPayload, option: PaymentOption) -> SettleResult:

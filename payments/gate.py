@@ -17,21 +17,18 @@ Input is validated before any payment is taken, so a 400/404/409 is never charge
 comes before the work, so a failed settlement creates nothing. A settlement that times out is
 answered `202 payment_pending`, never with a fresh 402: the same request with the same payment
 header completes it later, even after the process settling it died (the chain says whether
-the authorization was used).
+the authorization was used; one that died before sending it is settled by the replay once its
+claim's lease is over). Balance-paid costly work runs on money held for it (payments/holds.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.http.request import RawPostDataException
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,6 +38,8 @@ from payments import x402
 from payments.chain.client import current_deployment
 from payments.chain.usdc import SettleResult
 from payments.facilitators import facilitator
+from payments.holds import hold_charge, hold_release, hold_take
+from payments.idempotency import idempotent
 from payments.ledger import (
     WORLD,
     InsufficientFunds,
@@ -49,15 +48,19 @@ from payments.ledger import (
     balance_of,
     ledger_record,
 )
-from payments.models import IdempotencyRecord, Participant, X402Payment
+from payments.models import Participant, X402Payment
 from payments.networks import current_network
 from payments.services import participant_for_api_key, participant_for_wallet
 from payments.settlements import (
+    claim_lease,
     payment_chain_outcome,
     payment_claim_fulfilment,
+    payment_claim_renew,
     payment_credit_to_balance,
     payment_record_outcome,
+    payment_refund,
     payment_return_from_escrow,
+    payment_unclaim,
 )
 from the402.lib.errors import ApplicationError, error_body
 from the402.lib.ids import new_public_id
@@ -228,7 +231,10 @@ class PaymentGate:
         )
 
     def _charge_balance(self, price: Price, participant: Participant, data: Any) -> Response:
-        # No costly work (a provider's call, a stored file) when the balance cannot pay.
+        if self.view.check_balance_first and not price.escrow and price.amount > 0:
+            return self._charge_held(price, participant, data)
+        # An escrowed purchase's `perform` takes the money itself, and its `prepare` calls
+        # nobody; still, no work at all when the balance cannot pay.
         if self.view.check_balance_first and balance_of(agent_account(participant)) < price.amount:
             return self._short(price)
         data = self.view.prepare(self.request, data)
@@ -255,6 +261,37 @@ class PaymentGate:
         except InsufficientFunds:
             return self._short(price)
 
+    def _charge_held(self, price: Price, participant: Participant, data: Any) -> Response:
+        """Costly work (a provider's call, a stored file) is done only on money held for it:
+        the amount leaves the balance before `prepare` (so concurrent requests cannot all
+        pass a check of the same money) and the hold becomes the charge in `perform`'s
+        transaction; a refusal gives it back, and reconciliation releases the hold of a
+        request that died in between (payments/holds.py)."""
+        try:
+            hold = hold_take(
+                participant, price.amount, description=price.description, path=self.request.path
+            )
+        except InsufficientFunds:
+            return self._short(price)
+        try:
+            data = self.view.prepare(self.request, data)
+            with transaction.atomic():
+                paid = Paid("balance", participant, price.amount)
+                response = self.view.perform(self.request, paid, data, **self.kwargs)
+                hold_charge(
+                    hold,
+                    _postings(price, hold.account, price.amount, participant),
+                    description=price.description,
+                    path=self.request.path,
+                )
+                return response
+        except BaseException:
+            try:
+                hold_release(hold, reason="request refused")
+            except Exception:  # the database is gone too: reconciliation releases it
+                logger.exception("releasing hold %s failed", hold.public_id)
+            raise
+
     # --- x402 ---------------------------------------------------------------------------
     def _pay_with_x402(self, price: Price, header: str, version: int) -> Response:
         try:
@@ -262,15 +299,21 @@ class PaymentGate:
             option = x402.select_option(payload, payment_options(self.request, price))
         except x402.X402Error as exc:
             return challenge(self.request, price, exc.message, exc.reason)
-        verified = facilitator().verify(payload, option)
-        if not verified.is_valid:
-            return challenge(
-                self.request,
-                price,
-                verified.message or "Invalid payment",
-                verified.reason or "invalid_payment",
-            )
-        payer = verified.payer or payload.authorization.from_address
+        claimed = X402Payment.objects.filter(fingerprint=payload.fingerprint()).first()
+        if claimed is not None:
+            # A replay of an authorization verified when it was claimed: verifying it again
+            # would only say it is now used, or expired, where its claim knows how it ended.
+            payer = claimed.payer
+        else:
+            verified = facilitator().verify(payload, option)
+            if not verified.is_valid:
+                return challenge(
+                    self.request,
+                    price,
+                    verified.message or "Invalid payment",
+                    verified.reason or "invalid_payment",
+                )
+            payer = verified.payer or payload.authorization.from_address
         data = self.view.validate(self.request, payer, **self.kwargs)
         return idempotent(
             self.request,
@@ -286,35 +329,47 @@ class PaymentGate:
             answer = self._already_claimed(price, payment)
             if answer is not None:
                 return answer
-            data = self.view.prepare(self.request, data)
-        else:
-            try:
+            if payment.status == X402Payment.Status.SETTLED:
+                # Settled, but its request never completed: complete it now.
                 data = self.view.prepare(self.request, data)
-            except BaseException:
-                # Refused before any money moved: the authorization was never used, so it
-                # may pay for a retry.
-                X402Payment.objects.filter(
-                    pk=payment.pk, status=X402Payment.Status.SETTLING
-                ).delete()
-                raise
-            try:
-                result = facilitator().settle(payload, option)
-            except Exception:
-                # The chain or facilitator failed mid-way: the transfer may or may not have
-                # been sent. Unknown is "pending", never a fresh 402 that would make the buyer
-                # pay twice; reconciliation reads the token to resolve it.
-                logger.exception("settling payment %s failed", payment.public_id)
-                result = SettleResult("pending", "", "settlement_error")
-            payment_record_outcome(payment, result)
-            if result.status == "failed":
-                return challenge(
-                    self.request,
-                    price,
-                    f"Settlement failed: {result.reason}",
-                    result.reason or "settlement_failed",
-                )
-            if result.status == "pending":
-                return pending(payment)
+                return self._fulfil(price, payment, payload, data)
+            # Still settling: the request that claimed it died before sending its
+            # settlement, and this replay took it over (`_already_claimed`).
+        try:
+            data = self.view.prepare(self.request, data)
+        except BaseException:
+            # Refused before any money moved: the authorization was never used, so it may
+            # pay for a retry.
+            payment_unclaim(payment)
+            raise
+        if not payment_claim_renew(payment):
+            # This request outlived its claim and a replay took the payment over: that one
+            # settles it, and a further replay learns the outcome.
+            return pending(payment)
+        try:
+            result = facilitator().settle(payload, option)
+        except Exception:
+            # The chain or facilitator failed mid-way: the transfer may or may not have
+            # been sent. Unknown is "pending", never a fresh 402 that would make the buyer
+            # pay twice; reconciliation reads the token to resolve it.
+            logger.exception("settling payment %s failed", payment.public_id)
+            result = SettleResult("pending", "", "settlement_error")
+        if not claimed and result.status == "failed":
+            # The request that died may have sent this settlement before it died: the
+            # authorization used since is that transfer (as reconciliation concludes).
+            on_chain = payment_chain_outcome(payment, timezone.now())
+            if on_chain.status == "settled":
+                result = on_chain
+        payment_record_outcome(payment, result)
+        if payment.status == X402Payment.Status.FAILED:
+            return challenge(
+                self.request,
+                price,
+                f"Settlement failed: {payment.error_reason}",
+                payment.error_reason or "settlement_failed",
+            )
+        if payment.status != X402Payment.Status.SETTLED:
+            return pending(payment)
         return self._fulfil(price, payment, payload, data)
 
     def _claim(
@@ -364,8 +419,13 @@ class PaymentGate:
             # Its outcome is unknown: a receipt timed out, or the request settling it died
             # (or is still at it). The chain knows; whichever request then fulfils first
             # wins (`payment_claim_fulfilment`), so the work is done once.
-            result = payment_chain_outcome(payment, timezone.now())
+            now = timezone.now()
+            result = payment_chain_outcome(payment, now)
             if result.status == "pending":
+                # The authorization is unused and still valid. Claimed by a request that
+                # died before sending it (its lease over): this replay settles it instead.
+                if payment_claim_renew(payment, stale_before=now - claim_lease()):
+                    return None
                 return pending(payment)
             payment_record_outcome(payment, result)
         if payment.status == X402Payment.Status.FAILED:
@@ -376,12 +436,29 @@ class PaymentGate:
                 payment.error_reason or "settlement_failed",
             )
         if payment.fulfilled_at is not None:
+            refund = payment_refund(payment)
+            if refund == "balance":
+                raise ApplicationError(
+                    "This payment settled but its request never completed: its "
+                    f"{format_usd(payment.amount)} USDC were credited to your prepaid balance",
+                    code="payment_credited_to_balance",
+                    status=409,
+                    extra={"refunded_to_balance": format_usd(payment.amount)},
+                )
+            if refund == "wallet":
+                raise ApplicationError(
+                    "This payment settled but its request never completed: its "
+                    f"{format_usd(payment.amount)} USDC were sent back to your wallet",
+                    code="payment_returned_to_wallet",
+                    status=409,
+                    extra={"returned_to_wallet": format_usd(payment.amount)},
+                )
             raise ApplicationError(
                 "This payment has already paid for a request",
                 code="payment_already_used",
                 status=409,
             )
-        return None  # settled but its request never completed: complete it now
+        return None  # settled but its request never completed (or taken over): complete it
 
     def _fulfil(
         self, price: Price, payment: X402Payment, payload: x402.PaymentPayload, data: Any
@@ -468,95 +545,3 @@ def pending(payment: X402Payment) -> Response:
         },
         status=202,
     )
-
-
-# --- Idempotency-Key (Stripe semantics) -------------------------------------------------
-_STORED_STATUSES = range(200, 500)
-_NOT_STORED = {202, 402, 409, 429}
-
-
-def _body_text(request: Request) -> str:
-    """The request body for a fingerprint. A multipart body was consumed by parsing it, so
-    it is described by its fields and files (name, size and a digest of each)."""
-    try:
-        return request.body.decode("utf-8", "replace")
-    except RawPostDataException:
-        fields = sorted((k, v) for k, v in request.POST.items())
-        files = []
-        for name, upload in sorted(request.FILES.items()):
-            digest = hashlib.sha256()
-            for chunk in upload.chunks():
-                digest.update(chunk)
-            upload.seek(0)
-            files.append((name, upload.name, upload.size, digest.hexdigest()))
-        return json.dumps([fields, files])
-
-
-def idempotent(request: Request, scope: str, handler: Callable[[], Response]) -> Response:
-    """Run `handler` once per (caller, Idempotency-Key); repeats get the first response.
-
-    A concurrent repeat gets 409, the same key with a different request 422. Responses that
-    invite a retry (402, 202 pending, 409, 429) and server errors are not kept, so the key
-    can be used again for that retry, and so are non-JSON answers (a file download). A view
-    may set `response.replay_data`, what to keep instead of `response.data`: a copy with
-    secrets it must not store (credentials) removed.
-    """
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return handler()
-    if not key or len(key) > 255:
-        raise ApplicationError(
-            "Idempotency-Key must be 1 to 255 characters", code="invalid_idempotency_key"
-        )
-    fingerprint = hashlib.sha256(
-        json.dumps([request.method, request.path, _body_text(request)]).encode()
-    ).hexdigest()
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                scope=scope, key=key, request_fingerprint=fingerprint
-            )
-    except IntegrityError:
-        existing = IdempotencyRecord.objects.get(scope=scope, key=key)
-        if existing.request_fingerprint != fingerprint:
-            raise ApplicationError(
-                "This Idempotency-Key was used with a different request",
-                code="idempotency_key_reused",
-                status=422,
-            ) from None
-        if existing.status == IdempotencyRecord.Status.IN_PROGRESS:
-            raise ApplicationError(
-                "A request with this Idempotency-Key is in progress",
-                code="idempotency_key_in_progress",
-                status=409,
-            ) from None
-        stored = json.loads(bytes(existing.response_body or b"null"))
-        replay = Response(stored, status=existing.response_status)
-        for name, value in existing.response_headers.items():
-            replay[name] = value
-        replay["Idempotent-Replayed"] = "true"
-        return replay
-    try:
-        response = handler()
-    except BaseException:
-        record.delete()
-        raise
-    storable = isinstance(response, Response)  # a JSON answer, not a file download
-    if (
-        storable
-        and response.status_code in _STORED_STATUSES
-        and response.status_code not in _NOT_STORED
-    ):
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            status=IdempotencyRecord.Status.COMPLETED,
-            response_status=response.status_code,
-            response_body=json.dumps(getattr(response, "replay_data", response.data)).encode(),
-            response_headers={
-                name: value
-                for name, value in response.items()
-                if name.lower() in ("payment-response", "x-payment-response")
-            },
-        )
-    else:
-        record.delete()
-    return response

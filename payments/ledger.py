@@ -71,6 +71,8 @@ _KINDS: dict[str, tuple[str, bool]] = {
     "world": (LedgerAccount.Kind.EXTERNAL, True),
     "platform": (LedgerAccount.Kind.REVENUE, False),
     "agent": (LedgerAccount.Kind.AGENT_BALANCE, False),
+    # an agent's balance held for its requests in flight (payments/holds.py): still owed
+    "hold": (LedgerAccount.Kind.AGENT_BALANCE, False),
     "provider": (LedgerAccount.Kind.PROVIDER_PAYABLE, False),
     # payouts sent from the treasury, not yet mined: still owed to providers
     "payouts": (LedgerAccount.Kind.PROVIDER_PAYABLE, False),
@@ -83,7 +85,7 @@ def _account_create(code: str) -> None:
     prefix, _, rest = code.partition(":")
     kind, allow_negative = _KINDS[prefix]
     participant = (
-        Participant.objects.get(public_id=rest) if prefix in ("agent", "provider") else None
+        Participant.objects.get(public_id=rest) if prefix in ("agent", "provider", "hold") else None
     )
     LedgerAccount.objects.get_or_create(
         code=code,

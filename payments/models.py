@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from the402.lib import money
 from the402.lib.ids import PREFIXES, new_public_id
 from the402.lib.models import BaseModel
 
@@ -106,7 +107,7 @@ class LedgerAccount(BaseModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} ({self.balance} µUSDC)"
+        return f"{self.code} (${money.format_usd(self.balance)})"
 
 
 class LedgerTransaction(models.Model):
@@ -196,15 +197,20 @@ class X402Payment(BaseModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.public_id} {self.amount} µUSDC from {self.payer} ({self.status})"
+        amount = money.format_usd(self.amount)
+        return f"{self.public_id} ${amount} from {self.payer} ({self.status})"
 
 
 class IdempotencyRecord(BaseModel):
-    """A purchase-like request seen with an `Idempotency-Key` (Stripe semantics).
+    """A purchase-like request seen with an `Idempotency-Key` (Stripe semantics); see
+    `payments.idempotency`.
 
     The key is scoped by caller, so one client cannot read another's response. The first
-    request claims the row; a retry after it completed gets the stored response; a retry
-    while it runs gets 409; the same key with a different request gets 422.
+    request claims the row under a lease; a retry after it completed gets the stored response;
+    a retry while it runs gets 409, and takes it over once the lease has expired (the process
+    running it died); the same key with a different request gets 422. A record expires 24
+    hours after its first request (then the key is new again) and is purged on a schedule.
+    The stored response body is AES-GCM ciphertext: it may hold an API key.
     """
 
     class Status(models.TextChoices):
@@ -215,14 +221,36 @@ class IdempotencyRecord(BaseModel):
     key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
+    # Bumped by every claim of the record (the first request, a take-over): the claimant
+    # that completes or releases it must still hold that attempt.
+    attempt = models.PositiveIntegerField(default=1)
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="While in progress: until when its runner owns it"
+    )
+    expires_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="From then on the key is new again"
+    )
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.BinaryField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True, editable=False)
     response_headers = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_once")
         ]
+
+
+class DataKey(BaseModel):
+    """The own data key of one secret sealed by `payments.crypto.seal` (envelope
+    encryption), kept wrapped by the master key. `crypto.destroy` deletes the row: the
+    secret's ciphertext, wherever a copy of it lies, can then no longer be read."""
+
+    key_id = models.CharField(max_length=32, unique=True, editable=False)
+    purpose = models.CharField(max_length=40, editable=False)
+    wrapped = models.BinaryField(editable=False)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.key_id}"
 
 
 class ChainCall(BaseModel):
@@ -332,7 +360,7 @@ class Escrow(BaseModel):
         indexes = [models.Index(fields=["status", "expires_at"], name="escrow_status_expiry_idx")]
 
     def __str__(self) -> str:
-        return f"{self.public_id} {self.status} {self.amount}+{self.fee} µUSDC"
+        return f"{self.public_id} {self.status} ${money.format_usd(self.total)}"
 
     @property
     def total(self) -> int:
@@ -376,7 +404,7 @@ class Payout(BaseModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.public_id} {self.amount} µUSDC to {self.wallet} ({self.status})"
+        return f"{self.public_id} ${money.format_usd(self.amount)} to {self.wallet} ({self.status})"
 
 
 class ReconciliationIssue(BaseModel):

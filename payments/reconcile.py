@@ -3,8 +3,9 @@
 Run every few minutes by django-q2 and on demand by `manage.py reconcile`. What it can fix
 safely it fixes (an escrow the agent reclaimed on-chain is recorded; money that reached the
 escrow contract but never became an escrow goes back to its payer; an expired escrow is
-refunded); anything else becomes a `ReconciliationIssue` in the admin, with the action to
-take, and an error in the log; an issue a later run no longer finds is resolved by it.
+refunded; a balance hold whose request died goes back to the balance); anything else
+becomes a `ReconciliationIssue` in the admin, with the action to take, and an error in the
+log; an issue a later run no longer finds is resolved by it.
 Besides the chain, each escrow's ledger account must hold what the escrow's state says, and
 the contract's unallocated money must match what our records say waits there.
 """
@@ -22,6 +23,7 @@ from payments import escrow as escrows
 from payments.chain.client import current_deployment
 from payments.chain.escrow_state import escrow_record, unallocated
 from payments.chain_calls import chain_calls_recheck, compensated_kinds
+from payments.holds import holds_release_stale
 from payments.models import ChainCall, Escrow, LedgerAccount, ReconciliationIssue, X402Payment
 from payments.settlements import GRACE, payment_return_from_escrow, reconcile_x402_payments
 
@@ -371,6 +373,7 @@ def reconcile(
     started = timezone.now()
     now = now or started
     reconcile_x402_payments(now=now, grace=grace)
+    holds_release_stale(now=now)
     _reorganised_calls()
     _failed_escrows(held_on_ledger(), now, grace)
     held = held_on_ledger()

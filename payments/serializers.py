@@ -55,6 +55,9 @@ class ParticipantOutput(serializers.Serializer):
 
 class RegistrationOutput(ParticipantOutput):
     api_key = serializers.CharField()
+    webhook_secret = serializers.CharField(
+        help_text="Signs every webhook sent to you (your webhook_url and each service's)."
+    )
 
 
 class DepositQuery(serializers.Serializer):

@@ -34,7 +34,8 @@ def participant_create(
     webhook_url: str = "",
     capabilities: list[Any] | None = None,
 ) -> Participant:
-    """Create a participant for a wallet (checksummed); the wallet must be new."""
+    """Create a participant for a wallet (checksummed); the wallet must be new. It has a
+    webhook secret from the start, so nothing it is ever sent goes unsigned."""
     participant = Participant(
         wallet=_wallet(wallet),
         name=name.strip(),
@@ -43,6 +44,7 @@ def participant_create(
         webhook_url=webhook_url,
         capabilities=capabilities or [],
     )
+    _webhook_secret_set(participant)
     participant.full_clean()
     participant.save()
     return participant
@@ -66,6 +68,7 @@ class Registration:
     participant: Participant
     api_key: str
     created: bool
+    webhook_secret: str  # signs every webhook to this participant, whatever its URL
 
 
 @transaction.atomic
@@ -81,21 +84,31 @@ def participant_register(
     """Register a wallet, once: a repeat answers with the existing participant and key.
 
     A wallet known only from earlier payments becomes registered now (and gets its key).
+    Every registration has a webhook secret, with or without a `webhook_url`: a provider
+    may give its services their own URLs later, and those webhooks are signed too.
     """
     participant = Participant.objects.select_for_update().filter(
         wallet=_wallet(wallet)
     ).first() or participant_for_wallet(wallet)
     if participant.registered_at is not None:
-        return Registration(participant, api_key_reveal(participant=participant), created=False)
+        return Registration(
+            participant,
+            api_key_reveal(participant=participant),
+            created=False,
+            webhook_secret=webhook_secret_ensure(participant),
+        )
     participant.name = name.strip()
     participant.type = type
     participant.description = description.strip()
     participant.webhook_url = webhook_url
     participant.capabilities = capabilities or []
     participant.registered_at = timezone.now()
+    secret = webhook_secret(participant) or _webhook_secret_set(participant)
     participant.full_clean()
     participant.save()
-    return Registration(participant, api_key_issue(participant=participant), created=True)
+    return Registration(
+        participant, api_key_issue(participant=participant), created=True, webhook_secret=secret
+    )
 
 
 @transaction.atomic
@@ -152,20 +165,17 @@ _PARTICIPANT_BY_KEY = (
 
 @transaction.atomic
 def participant_update(*, participant: Participant, **fields: Any) -> str | None:
-    """Update a profile; setting a new webhook URL issues a webhook secret, returned once."""
+    """Update a profile; setting a new webhook URL issues a new webhook secret, returned
+    once. Clearing the URL keeps the secret: the services' own URLs are still signed with it.
+    A participant without a secret (created before every participant had one) gets one."""
     allowed = {"name", "description", "webhook_url", "capabilities", "type"}
     unknown = set(fields) - allowed
     if unknown:
         raise ApplicationError(f"cannot update: {', '.join(sorted(unknown))}", code="invalid_field")
     secret = None
     new_url = fields.get("webhook_url")
-    if new_url is not None and (
-        new_url != participant.webhook_url or not participant.webhook_secret_encrypted
-    ):
-        secret = crypto.new_webhook_secret() if new_url else None
-        participant.webhook_secret_encrypted = (
-            crypto.encrypt(secret, purpose=_WEBHOOK_PURPOSE) if secret else None
-        )
+    if not participant.webhook_secret_encrypted or (new_url and new_url != participant.webhook_url):
+        secret = _webhook_secret_set(participant)
     for name, value in fields.items():
         setattr(participant, name, value.strip() if isinstance(value, str) else value)
     participant.full_clean()
@@ -178,3 +188,34 @@ def webhook_secret(participant: Participant) -> str | None:
     if not participant.webhook_secret_encrypted:
         return None
     return crypto.decrypt(bytes(participant.webhook_secret_encrypted), purpose=_WEBHOOK_PURPOSE)
+
+
+def _webhook_secret_set(participant: Participant) -> str:
+    """Give the (unsaved) participant a new webhook secret; the caller saves it."""
+    secret = crypto.new_webhook_secret()
+    participant.webhook_secret_encrypted = crypto.encrypt(secret, purpose=_WEBHOOK_PURPOSE)
+    return secret
+
+
+def webhook_secret_ensure(participant: Participant) -> str:
+    """The participant's webhook secret, created now if it has none (a row from before
+    every participant had one), so a webhook is never sent unsigned.
+
+    Concurrent callers agree: only a row still without a secret is written, and everyone
+    then reads back the one stored secret.
+    """
+    secret = webhook_secret(participant)
+    if secret is not None:
+        return secret
+    fresh = crypto.new_webhook_secret()
+    Participant.objects.filter(pk=participant.pk, webhook_secret_encrypted__isnull=True).update(
+        webhook_secret_encrypted=crypto.encrypt(fresh, purpose=_WEBHOOK_PURPOSE)
+    )
+    # Written above, by this call or a concurrent one: never null here.
+    stored = (
+        Participant.objects.filter(pk=participant.pk)
+        .values_list("webhook_secret_encrypted", flat=True)
+        .get()
+    )
+    participant.webhook_secret_encrypted = stored
+    return crypto.decrypt(bytes(stored), purpose=_WEBHOOK_PURPOSE)

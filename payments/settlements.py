@@ -3,7 +3,10 @@
 A payment whose settlement outcome was unknown (`settling` after a crash, `pending` after a
 receipt timeout) is resolved from the chain; a settled payment whose request never completed
 (the buyer did not retry within the grace period) is credited to the payer's prepaid balance.
-Either way no micro-USDC is lost or counted twice.
+Either way no micro-USDC is lost or counted twice. A claim whose request died before sending
+its settlement is taken over by a replay of the same header once its lease is over
+(`payment_claim_renew`), and a replay learns how a payment ended (failed, credited to the
+balance, returned to the wallet) rather than being told to try again.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,7 +22,7 @@ from payments.chain.client import current_deployment
 from payments.chain.usdc import SettleResult, authorization_used
 from payments.facilitators import facilitator
 from payments.ledger import WORLD, Posting, agent_account, ledger_record
-from payments.models import Participant, X402Payment
+from payments.models import ChainCall, LedgerTransaction, Participant, X402Payment
 from payments.services import participant_for_wallet
 
 logger = logging.getLogger(__name__)
@@ -40,6 +44,54 @@ def payment_record_outcome(payment: X402Payment, result: SettleResult) -> bool:
     )
     payment.refresh_from_db()
     return updated == 1
+
+
+def claim_lease() -> timedelta:
+    """How long the request that claimed a payment may take to send its settlement: its
+    work (a data API's call) and the settlement's wait, with a margin. Past it, unrenewed,
+    that request is surely dead (gunicorn kills a worker sooner) and a replay of the same
+    payment header may settle in its place."""
+    return timedelta(seconds=settings.DATA_API_TIMEOUT + settings.SETTLE_TIMEOUT + 60)
+
+
+def payment_claim_renew(payment: X402Payment, *, stale_before: datetime | None = None) -> bool:
+    """Hold (again) the right to settle a claimed payment, by compare-and-swap on its
+    `updated_at`: False when it is no longer this request's (another request took it over,
+    or it was resolved). With `stale_before`, take it over from a request that left it
+    unrenewed since then (it died before sending its settlement)."""
+    claim = X402Payment.objects.filter(
+        pk=payment.pk,
+        status=X402Payment.Status.SETTLING,
+        tx_hash="",
+        updated_at=payment.updated_at,
+    )
+    if stale_before is not None:
+        claim = claim.filter(updated_at__lt=stale_before)
+    now = timezone.now()
+    if claim.update(updated_at=now) != 1:
+        return False
+    payment.updated_at = now
+    return True
+
+
+def payment_unclaim(payment: X402Payment) -> None:
+    """Drop a claim whose request was refused before any money moved (the authorization
+    was never sent, so it may pay for a retry), unless another request took it over."""
+    X402Payment.objects.filter(
+        pk=payment.pk, status=X402Payment.Status.SETTLING, updated_at=payment.updated_at
+    ).delete()
+
+
+def payment_refund(payment: X402Payment) -> str | None:
+    """Where a payment that paid for no request went: "balance" (credited to the payer's
+    prepaid balance), "wallet" (sent back from the escrow contract), or None."""
+    if LedgerTransaction.objects.filter(
+        idempotency_key=f"x402:{payment.public_id}", kind="refund_to_balance"
+    ).exists():
+        return "balance"
+    if ChainCall.objects.filter(idempotency_key=f"orphan-refund:{payment.public_id}").exists():
+        return "wallet"
+    return None
 
 
 def payment_claim_fulfilment(payment: X402Payment) -> bool:

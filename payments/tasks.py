@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from payments import crypto, idempotency
 from payments.chain_calls import chain_call_run, chain_calls_run_due
 from payments.payouts import payouts_run
 from payments.reconcile import reconcile
@@ -26,3 +27,11 @@ def retry_chain_calls() -> int:
 def run_payouts() -> int:
     """Hourly: pay the providers owed at least the threshold; returns the payouts made."""
     return len(payouts_run())
+
+
+def purge_idempotency_records() -> int:
+    """Hourly: delete the Idempotency-Key records past their 24 hours; returns how many. On
+    SQLite it then checkpoints the WAL, for an erasure whose own checkpoint readers blocked."""
+    purged = idempotency.purge_expired()
+    crypto.checkpoint_wal()
+    return purged

@@ -21,6 +21,40 @@ BATCH_PRICE = 20_000  # $0.02
 BATCH_LIMIT = 20
 
 
+class DimensionsOut(serializers.Serializer):
+    quality = serializers.FloatField()
+    speed = serializers.FloatField()
+    reliability = serializers.FloatField()
+    communication = serializers.FloatField()
+
+
+class ReputationLevelOut(serializers.Serializer):
+    composite = serializers.FloatField(help_text="0-100; 75 without history")
+    tier = serializers.ChoiceField(choices=["poor", "new", "fair", "good", "excellent"])
+    dimensions = DimensionsOut()
+    confidence = serializers.FloatField(help_text="0-1, from the decayed job volume")
+    is_new = serializers.BooleanField(help_text="confidence below 0.33")
+    total_jobs = serializers.IntegerField()
+    completed_jobs = serializers.IntegerField()
+    completion_rate = serializers.FloatField(allow_null=True)
+
+
+class ReputationOut(ReputationLevelOut):
+    wallet = serializers.CharField()
+    participant_id = serializers.CharField(allow_null=True)
+    is_new_provider = serializers.BooleanField()
+    by_service_type = serializers.DictField(
+        child=serializers.FloatField(), help_text="Each service type's composite"
+    )
+    service_types = serializers.DictField(
+        child=ReputationLevelOut(), help_text="Each service type in full, with its job counts"
+    )
+
+
+class ReputationBatchOut(serializers.Serializer):
+    results = ReputationOut(many=True)
+
+
 def _wallet(value: str) -> str:
     if not is_address(value):
         raise ApplicationError(f"{value!r} is not a wallet address", code="invalid_wallet")
@@ -54,7 +88,7 @@ class ReputationLookupView(PaidView):
     @extend_schema(
         operation_id="reputation_lookup",
         tags=["reputation"],
-        responses={200: OpenApiResponse(description="Reputation"), 402: OpenApiResponse()},
+        responses={200: ReputationOut, 402: OpenApiResponse()},
     )
     def get(self, request: Request, **kwargs: Any) -> Response:
         return self.gate(request, **kwargs)
@@ -86,7 +120,7 @@ class ReputationBatchView(PaidView):
         operation_id="reputation_batch",
         tags=["reputation"],
         request=BatchInput,
-        responses={200: OpenApiResponse(description="Reputations"), 402: OpenApiResponse()},
+        responses={200: ReputationBatchOut, 402: OpenApiResponse()},
     )
     def post(self, request: Request, **kwargs: Any) -> Response:
         return self.gate(request, **kwargs)

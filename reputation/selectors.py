@@ -16,6 +16,7 @@ class Dimensions(TypedDict):
 
 class ReputationView(TypedDict):
     composite: float
+    tier: str
     dimensions: Dimensions
     confidence: float
     is_new: bool
@@ -32,6 +33,7 @@ def default_score(participant_id: int, scope: str, scope_key: str = "") -> Reput
 def reputation_view(score: ReputationScore) -> ReputationView:
     return {
         "composite": round(score.composite, 1),
+        "tier": score.tier,
         "dimensions": {
             "quality": round(score.quality, 1),
             "speed": round(score.speed, 1),
@@ -86,9 +88,16 @@ def reputation_levels(
 
 
 def participant_reputation(participant_id: int | None) -> dict[str, object]:
-    """Provider-level reputation plus per-service-type composites (defaults without history)."""
+    """Provider-level reputation, `by_service_type` (each type's composite, as the seeds
+    describe it) and `service_types` (each type's full view with its job counts); the
+    prior without history."""
     rows = (
-        list(ReputationScore.objects.filter(participant_id=participant_id))
+        list(
+            ReputationScore.objects.filter(
+                participant_id=participant_id,
+                scope__in=[ReputationScore.Scope.PROVIDER, ReputationScore.Scope.SERVICE_TYPE],
+            )
+        )
         if participant_id is not None
         else []
     )
@@ -96,13 +105,13 @@ def participant_reputation(participant_id: int | None) -> dict[str, object]:
         (r for r in rows if r.scope == ReputationScore.Scope.PROVIDER),
         None,
     ) or ReputationScore(scope=ReputationScore.Scope.PROVIDER)
-    by_type = {
-        r.scope_key: round(r.composite, 1)
-        for r in rows
-        if r.scope == ReputationScore.Scope.SERVICE_TYPE
-    }
+    types = sorted(
+        (r for r in rows if r.scope == ReputationScore.Scope.SERVICE_TYPE),
+        key=lambda r: r.scope_key,
+    )
     return {
         **reputation_view(provider),
         "is_new_provider": provider.is_new,
-        "by_service_type": by_type,
+        "by_service_type": {r.scope_key: round(r.composite, 1) for r in types},
+        "service_types": {r.scope_key: reputation_view(r) for r in types},
     }

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Serve the402 locally: start the devnet chain (anvil, contracts deployed once, state kept in
-# the data dir), migrate, seed the demo catalog when empty, install the schedules, run the
-# django-q2 cluster and the web server. Ctrl-C (or SIGTERM) stops all of them.
+# the data dir), migrate, seed the demo catalog when empty (devnet only), install the
+# schedules, run the django-q2 cluster and the web server. Ctrl-C (or SIGTERM) stops all of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PORT="${PORT:-8000}"
+# A local run: Django's debug mode (a generated SECRET_KEY and encryption key kept in the
+# data dir) and webhooks to 127.0.0.1, where the demo provider listens. Both are off in
+# any other start-up unless set; set either to 0 to run without it.
+export DEBUG="${DEBUG:-1}"
+export THE402_WEBHOOK_ALLOW_PRIVATE="${THE402_WEBHOOK_ALLOW_PRIVATE:-1}"
 NETWORK="${THE402_NETWORK:-devnet}"
 
 PIDS=()
@@ -25,8 +30,6 @@ if [ "$NETWORK" = devnet ]; then
     # The demo providers answer through the built-in demo provider, so the demo catalog
     # can be bought from end to end.
     $PY manage.py seed_demo --if-empty --webhook-url "http://127.0.0.1:${PORT}/demo/provider"
-else
-    $PY manage.py seed_demo --if-empty
 fi
 $PY manage.py setup_schedules
 

@@ -25,6 +25,12 @@ SCHEDULES: list[dict[str, object]] = [
         "minutes": 60,
     },
     {
+        "name": "idempotency-purge",
+        "func": "payments.tasks.purge_idempotency_records",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 60,
+    },
+    {
         "name": "webhooks-retry",
         "func": "marketplace.tasks.deliver_due_webhooks",
         "schedule_type": Schedule.MINUTES,
@@ -42,6 +48,12 @@ SCHEDULES: list[dict[str, object]] = [
         "schedule_type": Schedule.MINUTES,
         "minutes": 10,
     },
+    {
+        "name": "reputation-recompute",
+        "func": "reputation.tasks.recompute_reputation",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 30,
+    },
 ]
 
 
@@ -49,7 +61,11 @@ def install_schedules() -> list[str]:
     """Create or update every schedule by name, drop ones this code no longer has; returns
     the names."""
     names = [str(spec["name"]) for spec in SCHEDULES]
-    ours = Q(func__startswith="payments.tasks.") | Q(func__startswith="marketplace.tasks.")
+    ours = (
+        Q(func__startswith="payments.tasks.")
+        | Q(func__startswith="marketplace.tasks.")
+        | Q(func__startswith="reputation.tasks.")
+    )
     Schedule.objects.filter(ours).exclude(name__in=names).delete()
     for spec in SCHEDULES:
         fields = {k: v for k, v in spec.items() if k != "name"}

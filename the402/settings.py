@@ -21,9 +21,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("THE402_DATA_DIR", str(BASE_DIR / "var")) or "var").resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-# Debug is on by default only for the embedded local default (no DATABASE_URL): a
-# deployment that names its database runs with DEBUG off unless it says otherwise.
-DEBUG = env_bool("DEBUG", default=not env_str("DATABASE_URL"))
+# Debug is off unless DEBUG is set (`make run` sets it for the local default): a server
+# started any other way never shows tracebacks or generates its own keys.
+DEBUG = env_bool("DEBUG", default=False)
 
 
 def _secret_key() -> str:
@@ -121,6 +121,9 @@ if NETWORK != "devnet":
         )
 # How long a paid request waits for its settlement's receipt before answering "pending".
 SETTLE_TIMEOUT = env_int("THE402_SETTLE_TIMEOUT", 30, minimum=1, maximum=300)
+# How long a request with an Idempotency-Key owns its key, in seconds: a retry after that
+# takes it over (the first process died). Never less than the longest a request may wait.
+IDEMPOTENCY_LEASE = env_int("THE402_IDEMPOTENCY_LEASE", 300, minimum=60, maximum=3600)
 # The key of the treasury (THE402_PAY_TO), which sends provider payouts; on devnet the
 # deployment's treasury (anvil account 1) is used when unset.
 TREASURY_KEY = env_str("THE402_TREASURY_KEY") or ""
@@ -128,13 +131,18 @@ TREASURY_KEY = env_str("THE402_TREASURY_KEY") or ""
 PAYOUT_THRESHOLD = env_int("THE402_PAYOUT_THRESHOLD", 10_000_000, minimum=1)
 # Provider webhooks: how long one delivery attempt may take, in seconds (kept well under
 # django-q2's 60 s task timeout), and whether URLs resolving to loopback, private,
-# link-local or reserved addresses may be called (on by default only for local DEBUG runs,
-# where providers listen on 127.0.0.1; off, it keeps webhooks from reaching the internal
-# network or a cloud metadata endpoint).
+# link-local or reserved addresses may be called (off unless THE402_WEBHOOK_ALLOW_PRIVATE
+# is set, never derived from DEBUG; `make run` sets it, as local providers listen on
+# 127.0.0.1; off, it keeps webhooks from reaching the internal network or a cloud
+# metadata endpoint).
 WEBHOOK_TIMEOUT = env_int("THE402_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=30)
 # How long a data API purchase waits for the provider's answer (the buyer is waiting too).
 DATA_API_TIMEOUT = env_int("THE402_DATA_API_TIMEOUT", 15, minimum=1, maximum=60)
-WEBHOOK_ALLOW_PRIVATE = env_bool("THE402_WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
+# Reputation: a signal's weight halves every REPUTATION_HALF_LIFE_DAYS; sybil detection
+# looks at the trade of the last REPUTATION_SYBIL_WINDOW_DAYS.
+REPUTATION_HALF_LIFE_DAYS = env_int("THE402_REPUTATION_HALF_LIFE_DAYS", 90, minimum=1)
+REPUTATION_SYBIL_WINDOW_DAYS = env_int("THE402_REPUTATION_SYBIL_WINDOW_DAYS", 30, minimum=1)
+WEBHOOK_ALLOW_PRIVATE = env_bool("THE402_WEBHOOK_ALLOW_PRIVATE", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -158,6 +166,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that could read a body (CSRF reads forms): 413 by declared size.
+    "the402.lib.bodylimit.BodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -205,7 +215,8 @@ def _database() -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
             "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                # secure_delete: deleted rows (an erased credential's data key) are zeroed.
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON; "
                 f"PRAGMA mmap_size={env_int('SQLITE_MMAP_MB', 256, minimum=0) * 2**20};"
             ),
         }
@@ -249,6 +260,10 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = DATA_DIR / "media"
+# The largest request body any endpoint takes, for every parser (JSON, text briefs, forms):
+# a longer one is answered 413 before it is read (`the402.lib.bodylimit`). A view may allow
+# more (`max_body_bytes`): thread messages carry attachments of up to 25 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MB, Django's default, stated
 
 # --- API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -309,6 +324,34 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# --- Cache and rate limits --------------------------------------------------------------
+# One cache shared by every process, so a rate limit counts across all workers: Redis when
+# REDIS_URL is set, else a table in the database (created by the `the402` app's migration).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "the402_cache",
+            # Culling only starts past this many rows: well above what the limits store.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+# Requests per caller per RATE_LIMIT_WINDOW seconds on the free endpoints that make us work
+# (see the402/lib/ratelimit.py): the webhook test (each one calls the provider's URL) and
+# thread messages sent with an API key.
+RATE_LIMIT_WINDOW = 60
+RATE_LIMITS = {
+    "webhook_test": env_int("THE402_RATE_LIMIT_WEBHOOK_TEST", 10, minimum=1, maximum=1000),
+    "thread_message": env_int("THE402_RATE_LIMIT_MESSAGES", 60, minimum=1, maximum=1000),
+}
 
 LOGGING = {
     "version": 1,

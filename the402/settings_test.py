@@ -13,6 +13,8 @@ from the402.settings import *  # noqa: E402, F403
 from the402.settings import Q_CLUSTER  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The test providers listen on 127.0.0.1 (the SSRF tests turn this off again).
+WEBHOOK_ALLOW_PRIVATE = True
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},

@@ -297,6 +297,18 @@ def authorization_used(*, token: str, payer: str, nonce: str) -> bool:
     return bool(used)
 
 
+def authorization_payable(*, token: str, payer: str, nonce: str, amount: int) -> str | None:
+    """Why the chain would refuse an EIP-3009 authorization of ``amount`` from ``payer`` now,
+    as the reference facilitators check it at verification: its ``nonce`` already used (or
+    canceled), or ``payer`` holding less than ``amount``. None when both are fine. Errors
+    reading the chain propagate (the caller cannot tell, so it must not accept)."""
+    if authorization_used(token=token, payer=payer, nonce=nonce):
+        return NONCE_ALREADY_USED
+    if balance_of(token=token, address=payer) < amount:
+        return INSUFFICIENT_BALANCE
+    return None
+
+
 def balance_of(*, token: str, address: str) -> int:
     """``address``'s balance of ``token`` in atomic units."""
     contract = usdc_contract(get_web3(), token)

@@ -210,6 +210,18 @@ def _require_options(options: list[PaymentOption]) -> None:
         raise ValueError("a 402 needs at least one payment option")
 
 
+def _atomic_amount(value: Any) -> int:
+    """An atomic token amount: a string of ASCII digits (the spec) or a JSON integer.
+
+    `int()` alone would also read "٣", full-width digits, "1_000" or " 5 " as numbers.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 78:
+        return int(value)
+    raise ValueError(f"{value!r} is not an amount in atomic units (ASCII digits)")
+
+
 def option_from_requirements(
     requirements: dict[str, Any], *, version: int, network: Network
 ) -> PaymentOption:
@@ -231,7 +243,7 @@ def option_from_requirements(
             asset_name=str(extra["name"]),
             asset_version=str(extra["version"]),
             pay_to=str(requirements["payTo"]),
-            amount=int(str(requirements[amount_key])),
+            amount=_atomic_amount(requirements[amount_key]),
             resource=str(requirements.get("resource") or "http://facilitator.invalid/"),
             max_timeout_seconds=int(requirements.get("maxTimeoutSeconds") or 300),
         )

@@ -123,7 +123,8 @@ def test_parallel_balance_accepts_of_one_proposal_make_one_job_and_charge_once()
     thread, proposal = negotiating(buyer)
     deposit(buyer, 5 * proposal.total_micros)  # enough for every accept: no 402
     url = f"/v1/threads/{thread.public_id}/accept"
-    responses = race(*[lambda: post(url, HTTP_X_BALANCE_AUTH=key)] * 6)
+    agreed = {"proposal_id": proposal.public_id}
+    responses = race(*[lambda: post(url, agreed, HTTP_X_BALANCE_AUTH=key)] * 6)
     codes = statuses(responses)
     assert codes.count(201) == 1, codes
     assert set(codes) == {201, 409}, [r.content for r in responses]
@@ -282,7 +283,9 @@ def test_a_decline_racing_an_accept_never_leaves_the_buyer_charged_for_a_dead_th
     provider_key = api_key_issue(participant=thread.provider)
     base = f"/v1/threads/{thread.public_id}"
     accept, decline = race(
-        lambda: post(f"{base}/accept", HTTP_X_BALANCE_AUTH=key),
+        lambda: post(
+            f"{base}/accept", {"proposal_id": proposal.public_id}, HTTP_X_BALANCE_AUTH=key
+        ),
         lambda: post(f"{base}/decline", {"reason": "busy"}, HTTP_X_API_KEY=provider_key),
     )
     codes = (accept.status_code, decline.status_code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from collections.abc import Callable
@@ -11,8 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from marketplace.demo_data import SERVICES
-from marketplace.demo_provider import deliverables_for, sample
+from marketplace.demo.catalog import demo_catalog
+from marketplace.demo.provider import deliverables_for, sample
 from marketplace.models import Job, Service, ServiceType, Thread
 from marketplace.schemas import schema_error
 from payments.ledger import (
@@ -31,7 +32,7 @@ from tests.factories import ParticipantFactory
 ONE = 1_000_000
 
 
-@pytest.mark.parametrize("entry", SERVICES, ids=lambda entry: entry["name"])
+@pytest.mark.parametrize("entry", demo_catalog().services, ids=lambda entry: entry["name"])
 def test_sample_deliverables_fit_every_demo_schema(entry: dict[str, Any]) -> None:
     service = Service(name=entry["name"], deliverable_schema=entry.get("deliverable_schema"))
     assert schema_error(service.deliverable_schema, deliverables_for(service)) is None
@@ -159,3 +160,23 @@ def test_the_demo_provider_refuses_unsigned_events(api: Client) -> None:
 def test_the_demo_provider_exists_only_on_devnet(api: Client, settings: Any) -> None:
     settings.NETWORK = "base"
     assert api.post("/demo/provider", "{}", content_type="application/json").status_code == 404
+
+
+def route_names(urlconf: str) -> set[str]:
+    """The route names of a fresh execution of `urlconf` (the loaded URLconf is untouched)."""
+    spec = importlib.util.find_spec(urlconf)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {pattern.name for pattern in module.urlpatterns}
+
+
+@pytest.mark.parametrize(
+    ("urlconf", "route"),
+    [("marketplace.urls", "demo-provider"), ("payments.urls", "devnet-faucet")],
+)
+def test_devnet_routes_are_mounted_only_on_devnet(urlconf: str, route: str, settings: Any) -> None:
+    settings.NETWORK = "base"
+    assert route not in route_names(urlconf)
+    settings.NETWORK = "devnet"
+    assert route in route_names(urlconf)

@@ -99,13 +99,15 @@ def test_an_agent_that_onboards_becomes_both(
     assert Participant.objects.get(wallet=payer.address).type == "both"
 
 
-def test_without_a_webhook_url_there_is_no_webhook_secret(
+def test_without_a_webhook_url_the_provider_still_gets_its_webhook_secret(
     api: Client, chain: Any, funded_payer: Callable[..., Any]
 ) -> None:
-    response = onboard(api, funded_payer(1_000_000), {"name": "Quiet provider"})
+    payer = funded_payer(1_000_000)
+    response = onboard(api, payer, {"name": "Quiet provider"})
     assert response.status_code == 201
-    assert "webhook_secret" not in response.json()
     assert response.json()["webhook_url"] == ""
+    participant = Participant.objects.get(wallet=payer.address)
+    assert response.json()["webhook_secret"] == webhook_secret(participant)
 
 
 def test_a_new_webhook_url_on_a_repeat_rotates_the_secret(

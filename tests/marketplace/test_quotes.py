@@ -287,6 +287,9 @@ def test_a_quote_whose_thread_was_expired_by_the_schedule_is_quote_expired(api: 
 
 # --- accepting --------------------------------------------------------------------------
 def accept(api: Client, quote_id: str, **headers: str) -> Any:
+    """The caller reads the quote with its key (so the buyer has seen it), then accepts."""
+    if "HTTP_X_BALANCE_AUTH" in headers:
+        api.get(f"/v1/quotes/{quote_id}", HTTP_X_API_KEY=headers["HTTP_X_BALANCE_AUTH"])
     return post(api, f"/v1/quotes/{quote_id}/accept", **headers)
 
 
@@ -444,6 +447,7 @@ def test_the_quotes_thread_shows_the_proposal_to_its_buyer(api: Client) -> None:
 def test_a_quote_accepted_through_its_thread_reads_accepted(api: Client) -> None:
     _, key = agent()
     body = quoted(api, quoted_service(), key)
+    api.get(f"/v1/threads/{body['thread_id']}", HTTP_X_API_KEY=key)  # the buyer reads it
     response = post(api, f"/v1/threads/{body['thread_id']}/accept", HTTP_X_BALANCE_AUTH=key)
     assert response.status_code == 201, response.content
     quote = api.get(body["check_url"]).json()

@@ -180,6 +180,8 @@ def negotiated(api: Client, **kwargs: Any) -> Deal:
 
 
 def accept(api: Client, deal: Deal) -> Any:
+    """The buyer reads the thread (so it has seen the open proposal), then accepts it."""
+    api.get(deal.path(), **deal.buyer.by_key)
     return post(api, deal.path("/accept"), **deal.buyer.by_balance)
 
 

@@ -30,7 +30,7 @@ from marketplace.webhooks import (
     webhook_test,
 )
 from payments.models import Participant
-from payments.services import participant_update
+from payments.services import participant_update, webhook_secret
 from tests.factories import ParticipantFactory, ServiceFactory
 from tests.provider_server import Provider
 
@@ -317,18 +317,24 @@ def test_the_services_webhook_url_wins_over_the_providers(provider_server: Provi
     assert delivery.service == service
 
 
-def test_a_provider_without_a_secret_gets_unsigned_deliveries_and_the_log_says_so(
+def test_a_provider_stored_without_a_secret_gets_one_and_a_signed_delivery(
     provider_server: Provider,
 ) -> None:
-    participant = ParticipantFactory(webhook_url=provider_server.url)  # no secret issued
+    participant = ParticipantFactory(webhook_url=provider_server.url)
+    # A row from before every participant had a webhook secret.
+    Participant.objects.filter(pk=participant.pk).update(webhook_secret_encrypted=None)
+    participant.refresh_from_db()
     delivery = webhook_deliver(_enqueue(participant).pk)
 
     assert delivery.status == WebhookDelivery.Status.DELIVERED
-    assert delivery.signed is False
-    assert "unsigned" in delivery.last_error
+    assert delivery.signed is True
     [request] = provider_server.received
-    assert "X-Webhook-Signature" not in request.headers
-    assert "X-Webhook-Timestamp" in request.headers
+    participant.refresh_from_db()
+    secret = webhook_secret(participant)
+    assert secret is not None
+    timestamp = request.headers["X-Webhook-Timestamp"]
+    signature = request.headers["X-Webhook-Signature"]
+    assert verify(secret, timestamp, request.body, signature, now=int(timestamp))
 
 
 @pytest.mark.parametrize(
@@ -400,7 +406,7 @@ def test_webhook_test_with_a_500_marks_the_webhook_unhealthy_without_retrying(
 
     assert (result["success"], result["status_code"]) == (False, 500)
     assert result["latency_ms"] is not None
-    assert "no webhook secret: deliveries are unsigned" in result["warnings"]
+    assert "no webhook secret: deliveries are unsigned" not in result["warnings"]
     assert Service.objects.get(pk=service.pk).webhook_healthy is False
     logged = WebhookDelivery.objects.get(event_type="test")
     assert logged.status == WebhookDelivery.Status.FAILED  # one attempt only

@@ -188,7 +188,7 @@ def test_a_malformed_header_is_a_402_with_a_reason(api: Client, chain: Any, valu
     assert response.json()["code"] in ("invalid_payload", "invalid_x402_version")
 
 
-def test_insufficient_funds_on_chain_fail_settlement_and_create_nothing(
+def test_insufficient_funds_on_chain_are_refused_at_verification_and_create_nothing(
     api: Client, chain: Any, funded_payer: Callable[..., Any]
 ) -> None:
     payer = funded_payer(5_000)
@@ -196,7 +196,7 @@ def test_insufficient_funds_on_chain_fail_settlement_and_create_nothing(
     assert response.status_code == 402
     assert response.json()["code"] == "invalid_exact_evm_insufficient_balance"
     assert not Participant.objects.filter(wallet=payer.address).exists()
-    assert X402Payment.objects.get().status == "failed"
+    assert not X402Payment.objects.exists()  # refused before any claim or settlement
     assert ledger_balance(PLATFORM_FEES) == 0
 
 
@@ -249,7 +249,8 @@ def test_a_chain_outage_before_sending_fails_cleanly_and_moves_nothing(
     response = post(api, "/v1/register", REGISTER, **{header: value})
     settings.CHAIN_RPC_URL = chain.rpc_url
     clear_caches()
-    # Nothing was broadcast (the simulation could not run), so a new challenge is safe.
-    assert response.status_code == 402
-    assert X402Payment.objects.get().status == "failed"
+    # Nothing was broadcast (verification could not read the chain), so a new challenge is
+    # safe.
+    assert (response.status_code, response.json()["code"]) == (402, "rpc_unavailable")
+    assert not X402Payment.objects.exists()
     assert balance_of(token=chain.usdc, address=payer.address) == 1_000_000

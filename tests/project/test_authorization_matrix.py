@@ -117,7 +117,8 @@ def world(api: Client, settings: Any) -> World:
         return thread
 
     negotiating, busy, quote = proposed("inquire"), proposed("inquire"), proposed("quote")
-    _post(api, f"/v1/threads/{busy.public_id}/accept", {}, buyer)
+    agreed = {"proposal_id": busy.proposals.get().public_id}  # the proposal the buyer pays
+    _post(api, f"/v1/threads/{busy.public_id}/accept", agreed, buyer)
     upload = api.post(
         f"/v1/threads/{negotiating.public_id}/messages",
         {"message": "the spec", "file": SimpleUploadedFile("spec.txt", b"pages: 3")},

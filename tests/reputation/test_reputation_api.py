@@ -11,6 +11,8 @@ from django.test import Client
 from payments.ledger import WORLD, Posting, agent_account, ledger_record
 from payments.services import api_key_issue
 from reputation.models import ReputationScore
+from reputation.scoring import tier
+from reputation.services import record_job_end
 from tests.factories import ParticipantFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +81,37 @@ def test_a_batch_of_more_than_twenty_is_a_400(api: Client, buyer_key: str) -> No
         HTTP_X_BALANCE_AUTH=buyer_key,
     )
     assert response.status_code == 400
+
+
+def test_a_lookup_carries_tier_counts_and_each_service_type(api: Client, buyer_key: str) -> None:
+    provider, agent = ParticipantFactory(), ParticipantFactory()
+    for n, outcome in enumerate(["released", "released", "failed"]):
+        record_job_end(
+            provider_id=provider.pk,
+            buyer_id=agent.pk,
+            service_public_id="svc_00000000000000aa",
+            service_type="data_api",
+            job_public_id=f"job_{n:016x}",
+            outcome=outcome,
+        )
+    body = api.get(f"/v1/reputation/{provider.wallet}", HTTP_X_BALANCE_AUTH=buyer_key).json()
+    assert set(body) == {
+        "wallet",
+        "participant_id",
+        "composite",
+        "tier",
+        "dimensions",
+        "confidence",
+        "is_new",
+        "is_new_provider",
+        "total_jobs",
+        "completed_jobs",
+        "completion_rate",
+        "by_service_type",
+        "service_types",
+    }
+    assert (body["total_jobs"], body["completed_jobs"], body["completion_rate"]) == (3, 2, 66.7)
+    assert body["tier"] == tier(body["composite"])
+    assert body["by_service_type"] == {"data_api": body["service_types"]["data_api"]["composite"]}
+    assert body["service_types"]["data_api"]["total_jobs"] == 3
+    assert body["dimensions"]["reliability"] < 75 < body["dimensions"]["quality"]

@@ -8,6 +8,7 @@ silently falling back to a default.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -48,10 +49,11 @@ def env_int(
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
+    text = raw.strip()
+    # ASCII only: int() alone would also read "٣", full-width digits or "1_000".
+    if not re.fullmatch(r"-?[0-9]+", text):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer")
+    value = int(text)
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={value} is below the minimum {minimum}")
     if maximum is not None and value > maximum:

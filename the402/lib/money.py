@@ -17,7 +17,8 @@ MICROS_PER_USD = 1_000_000
 PLATFORM_FEE_BPS = 500  # 5%
 _BPS = 10_000
 
-_USD_TEXT = re.compile(r"^\$?\s*(?P<units>\d{1,12})(?:\.(?P<frac>\d{1,6}))?$")
+# ASCII digits only: `\d` (and `int()`) would also take "٣" or full-width "３" as a 3.
+_USD_TEXT = re.compile(r"\$?[ \t]*(?P<units>[0-9]{1,12})(?:\.(?P<frac>[0-9]{1,6}))?")
 
 
 class MoneyError(ValueError):
@@ -62,7 +63,7 @@ def parse_usd(text: str | int | Decimal) -> int:
         text = format(text, "f")
     if not isinstance(text, str):
         raise MoneyError('amount must be a string such as "25.00"')
-    match = _USD_TEXT.match(text.strip())
+    match = _USD_TEXT.fullmatch(text.strip(" \t\r\n"))
     if not match:
         raise MoneyError(
             f'{text!r} is not a US dollar amount (use up to 6 decimals, such as "25.00")'

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
 from marketplace import search
-from marketplace.bulk import seed_bulk
+from marketplace.demo.bulk import seed_bulk
 
 
 class Command(BaseCommand):

@@ -1,13 +1,18 @@
-"""`manage.py seed_demo`: the believable demo catalog `make run` serves (idempotent)."""
+"""`manage.py seed_demo`: the believable demo catalog `make run` serves on devnet (idempotent).
+
+The catalog is `marketplace/demo/catalog.json`, validated before anything is written. Off
+devnet the command refuses: demo providers have made-up wallets and sample deliveries.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from marketplace.demo_data import PROVIDERS, SERVICES, DemoService
+from marketplace.demo.catalog import CatalogError, DemoService, demo_catalog
 from marketplace.models import PricingModel, Service
 from marketplace.services import parse_price, service_create
 from payments.models import Participant
@@ -22,7 +27,7 @@ def _price(entry: DemoService) -> tuple[int, int | None]:
 
 
 class Command(BaseCommand):
-    help = "Create the demo catalog (providers and services). Safe to run again."
+    help = "Create the demo catalog (providers and services) on devnet. Safe to run again."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -39,23 +44,32 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, if_empty: bool = False, webhook_url: str = "", **options: Any
     ) -> None:
+        if settings.NETWORK != "devnet":
+            raise CommandError(
+                f"seed_demo runs only on devnet (THE402_NETWORK is {settings.NETWORK!r}): the "
+                "demo catalog's providers have made-up wallets and deliver sample data."
+            )
+        try:
+            catalog = demo_catalog()
+        except CatalogError as exc:
+            raise CommandError(f"The demo catalog is invalid: {exc}") from None
         if webhook_url:
             self._point_webhooks(webhook_url)
         if if_empty and Service.objects.exists():
             self.stdout.write("The catalog is not empty; leaving it as it is.")
             return
         providers: dict[str, Participant] = {}
-        for entry in PROVIDERS:
-            wallet = normalize_address(entry["wallet"])
+        for demo_provider in catalog.providers:
+            wallet = normalize_address(demo_provider["wallet"])
             participant = Participant.objects.filter(wallet=wallet).first()
             if participant is None:
                 participant = participant_create(
                     wallet=wallet,
-                    name=entry["name"],
-                    type=entry["type"],
-                    description=entry["description"],
+                    name=demo_provider["name"],
+                    type=demo_provider["type"],
+                    description=demo_provider["description"],
                 )
-            providers[entry["key"]] = participant
+            providers[demo_provider["key"]] = participant
         if webhook_url:
             self._point_webhooks(webhook_url)
 
@@ -65,7 +79,7 @@ class Command(BaseCommand):
             )
         )
         created = 0
-        for entry in SERVICES:
+        for entry in catalog.services:
             provider = providers[entry["provider"]]
             if (provider.pk, entry["name"]) in existing:
                 continue
@@ -87,11 +101,11 @@ class Command(BaseCommand):
             created += 1
         self.stdout.write(
             f"Demo catalog: {len(providers)} providers, {created} services created, "
-            f"{len(SERVICES) - created} already present."
+            f"{len(catalog.services) - created} already present."
         )
 
     def _point_webhooks(self, url: str) -> None:
-        wallets = [normalize_address(entry["wallet"]) for entry in PROVIDERS]
+        wallets = [normalize_address(entry["wallet"]) for entry in demo_catalog().providers]
         for participant in Participant.objects.filter(wallet__in=wallets):
             if participant.webhook_url != url:
                 participant_update(participant=participant, webhook_url=url)

@@ -1,4 +1,4 @@
-"""Synthetic catalogs of any size, for benchmarks (`manage.py seed_bulk`)."""
+"""Synthetic catalogs of any size, for benchmarks (`manage.py seed_bulk`; dev-only)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The demo providers' webhook endpoint (devnet only): it makes the demo catalog buyable.
+"""The demo providers' webhook endpoint (dev-only, devnet): it makes the demo catalog buyable.
 
 `make run` points every demo provider's webhook URL here (`manage.py seed_demo
 --webhook-url`). Like a real provider it checks each event's signature and acknowledges at
@@ -11,7 +11,9 @@ once; then:
 * an inquiry gets a proposal at the bottom of the service's price range
   (`demo_propose`).
 
-Off devnet the endpoint does not exist (404), and it only ever acts for demo providers.
+Off devnet the route is not mounted (`marketplace/urls.py`), and the view answers 404 too
+should the network change under a running process (tests do); it only ever acts for demo
+providers (the wallets of `catalog.json`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -27,7 +30,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_q.tasks import async_task
 
-from marketplace.demo_data import PROVIDERS
+from marketplace.demo.catalog import demo_catalog
 from marketplace.jobs import job_update
 from marketplace.models import Job, Service, Thread
 from marketplace.threads import proposal_make
@@ -38,8 +41,13 @@ from the402.lib import money
 
 logger = logging.getLogger(__name__)
 
-DEMO_WALLETS = frozenset(normalize_address(p["wallet"]) for p in PROVIDERS)
 _MAX_DEPTH = 6
+
+
+@cache
+def demo_wallets() -> frozenset[str]:
+    """The demo providers' wallets: the only participants this endpoint acts for."""
+    return frozenset(normalize_address(p["wallet"]) for p in demo_catalog().providers)
 
 
 def sample(schema: Any, depth: int = 0) -> Any:
@@ -101,7 +109,7 @@ def _event(request: HttpRequest) -> tuple[dict[str, Any], Service] | None:
         service = Service.objects.select_related("provider").get(public_id=event["service_id"])
     except (ValueError, KeyError, TypeError, Service.DoesNotExist):
         return None
-    if service.provider.wallet not in DEMO_WALLETS:
+    if service.provider.wallet not in demo_wallets():
         return None
     secret = webhook_secret(service.provider)
     signed = verify(
@@ -126,16 +134,16 @@ def demo_provider_webhook(request: HttpRequest) -> HttpResponse:
     if event.get("type") == "job_dispatch":
         if not event.get("callback_url"):  # a data API: the answer is the delivery
             return JsonResponse(sample(service.deliverable_schema) or deliverables_for(service))
-        async_task("marketplace.demo_provider.demo_work", event["job_id"])
+        async_task("marketplace.demo.provider.demo_work", event["job_id"])
     elif event.get("type") == "thread_inquiry":
-        async_task("marketplace.demo_provider.demo_propose", event["thread_id"])
+        async_task("marketplace.demo.provider.demo_propose", event["thread_id"])
     return JsonResponse({"ok": True})
 
 
 def demo_work(job_id: str) -> str:
     """Work on a demo job: in progress, then completed with sample deliverables."""
     job = Job.objects.select_related("service", "provider").get(public_id=job_id)
-    if job.provider.wallet not in DEMO_WALLETS or job.status != Job.Status.DISPATCHED:
+    if job.provider.wallet not in demo_wallets() or job.status != Job.Status.DISPATCHED:
         return job.status
     job = job_update(job=job, provider=job.provider, status=Job.Status.IN_PROGRESS)
     job = job_update(
@@ -151,7 +159,7 @@ def demo_work(job_id: str) -> str:
 def demo_propose(thread_id: str) -> str:
     """Answer a demo inquiry with a proposal at the bottom of the service's price range."""
     thread = Thread.objects.select_related("service", "provider").get(public_id=thread_id)
-    if thread.provider.wallet not in DEMO_WALLETS or thread.status != Thread.Status.INQUIRY:
+    if thread.provider.wallet not in demo_wallets() or thread.status != Thread.Status.INQUIRY:
         return thread.status
     price = thread.service.price_micros
     proposal_make(
