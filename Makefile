@@ -6,13 +6,28 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-postgres lint format bench mutate contracts contracts-check install clean-data
+.PHONY: run test test-postgres lint format bench mutate contracts contracts-check install install-serve browser clean-data
 
-install: $(VENV)/.installed node_modules/.installed
+INTEROP := tests/payments/interop
+# The browser tests: axe-core from tests/web/package.json, and Debian's Chromium.
+WEB_TESTS := tests/web
+CHROMIUM ?= /usr/bin/chromium
+
+## Everything: what serving needs, plus the test and lint tools and the official x402 clients
+## the interoperability tests run (tests/payments/interop/package.json).
+install: install-serve $(VENV)/.installed-dev $(INTEROP)/node_modules/.installed \
+	$(WEB_TESTS)/node_modules/.installed
+
+## What `make run` needs and nothing more: the app's Python packages, solc and anvil.
+install-serve: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
@@ -20,22 +35,48 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(INTEROP)/node_modules/.installed: $(INTEROP)/package.json $(INTEROP)/package-lock.json
+	npm ci --prefix $(INTEROP) --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_TESTS)/node_modules/.installed: $(WEB_TESTS)/package.json $(WEB_TESTS)/package-lock.json
+	npm ci --prefix $(WEB_TESTS) --no-audit --no-fund --loglevel=error
+	touch $@
+
+## The browser tests drive Debian's Chromium (Playwright's own browser download is not
+## used): installed with apt-get when missing and possible; otherwise say how (the browser
+## tests are then skipped, naming the reason).
+browser:
+	@test -x "$(CHROMIUM)" || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Chromium for the browser tests (apt-get install chromium)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "The browser tests need Chromium at $(CHROMIUM): on Debian or Ubuntu run" \
+				"'sudo apt-get install chromium'; elsewhere install Chromium and run" \
+				"'make test CHROMIUM=/path/to/chromium'. Until then they are skipped."; \
+		fi; }
+
 ## Serve the marketplace with a demo catalog on 127.0.0.1:$(PORT) (SQLite, ORM broker).
-run: install
+run: install-serve
 	scripts/run.sh
 
 ## Run the whole test suite (SQLite unless DATABASE_URL is set).
-test: install
-	$(PY) -m pytest -q -p no:cacheprovider -n auto $(PYTEST_ARGS)
+test: install browser
+	THE402_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -p no:cacheprovider -n auto $(PYTEST_ARGS)
 
 ## The suite again on the local PostgreSQL.
-test-postgres: install
+test-postgres: install browser
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
-		$(PY) -m pytest -q -p no:cacheprovider -n auto $(PYTEST_ARGS)
+		THE402_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q -p no:cacheprovider -n auto $(PYTEST_ARGS)
 
+## Style (ruff), the apps' import layers (import-linter) and the types (mypy, settings in
+## pyproject.toml).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .

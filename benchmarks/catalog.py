@@ -7,6 +7,7 @@ PostgreSQL in `<DATABASE_URL database>_bench` on the same server.
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import sys
@@ -66,10 +67,10 @@ def main() -> int:
     from django.test import Client
 
     from benchmarks.naive import naive_catalog_search
-    from marketplace import search
+    from marketplace.catalog import search
+    from marketplace.catalog.selectors import CatalogQuery, catalog_search
     from marketplace.demo.bulk import seed_bulk
     from marketplace.models import Service
-    from marketplace.selectors import CatalogQuery, catalog_search
 
     call_command("migrate", verbosity=0)
     if Service.objects.count() != SERVICES:
@@ -102,8 +103,8 @@ def main() -> int:
     failures = []
     for label, query in queries:
         total = catalog_search(query).total
-        fast = _timings(lambda q=query: catalog_search(q), ROUNDS)
-        naive = _timings(lambda q=query: naive_catalog_search(q), max(5, ROUNDS // 8))
+        fast = _timings(functools.partial(catalog_search, query), ROUNDS)
+        naive = _timings(functools.partial(naive_catalog_search, query), max(5, ROUNDS // 8))
         speedup = naive[1] / fast[1]
         print(
             f"| {label} | {total:,} | {fast[0]:.1f} | {fast[1]:.1f} | {naive[0]:.1f} "

@@ -8,17 +8,27 @@ first).
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.db.models import F, FilteredRelation, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
+from django_stubs_ext import WithAnnotations
 
-from marketplace import search
+from marketplace.catalog import search
+from marketplace.catalog.selectors import _ORDERING, CatalogPage, CatalogQuery
 from marketplace.models import Service
-from marketplace.selectors import _ORDERING, CatalogPage, CatalogQuery
 from reputation.models import DEFAULT_SCORE, NEW_PROVIDER_CONFIDENCE
 from the402.lib.money import max_provider_price_within
 
 
-def _with_provider_reputation(qs: QuerySet[Service]) -> QuerySet[Service]:
+class _ProviderReputation(TypedDict):
+    provider_reputation: float
+    provider_confidence: float
+
+
+def _with_provider_reputation(
+    qs: QuerySet[Service],
+) -> QuerySet[WithAnnotations[Service, _ProviderReputation]]:
     """Left-join the provider's score, with the defaults for a provider without one."""
     return qs.annotate(
         score=FilteredRelation(
@@ -53,5 +63,5 @@ def naive_catalog_search(query: CatalogQuery) -> CatalogPage:
         qs = qs.filter(provider_confidence__gte=NEW_PROVIDER_CONFIDENCE)
     sort = "newest" if query.effective_sort == "relevance" else query.effective_sort
     qs = qs.order_by(*_ORDERING[sort])
-    services = list(qs[query.offset : query.offset + query.limit])
+    services: list[Service] = list(qs[query.offset : query.offset + query.limit])
     return CatalogPage(total=qs.count(), services=services)

@@ -20,7 +20,10 @@ import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from payments.chain.devnet import Deployment
 
 ROOT = Path(__file__).resolve().parent.parent
 PAID_ROUNDS = int(os.environ.get("BENCH_PAID_ROUNDS", "30"))
@@ -158,7 +161,7 @@ def _row(measure: str, result: str, target: str = "") -> None:
     print(f"| {measure} | {result} | {target} |", flush=True)
 
 
-def _paid_request_latency(deployment: object) -> tuple[float, float]:
+def _paid_request_latency(deployment: Deployment) -> tuple[float, float]:
     from django.test import Client
     from eth_account import Account
 
@@ -172,15 +175,16 @@ def _paid_request_latency(deployment: object) -> tuple[float, float]:
     samples = []
     for _ in range(PAID_ROUNDS + 1):
         header, value = payment_header(client.get(path), payer, version=2)
+        meta: dict[str, Any] = {header: value}
         start = time.perf_counter()
-        response = client.get(path, **{header: value})
+        response = client.get(path, **meta)
         samples.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, response.content
     samples = sorted(samples[1:])
     return statistics.median(samples), samples[round(0.95 * (len(samples) - 1))]
 
 
-def _escrow_cycles(deployment: Any) -> tuple[dict[str, int], float]:
+def _escrow_cycles(deployment: Deployment) -> tuple[dict[str, int], float]:
     """Full escrow cycles on devnet; returns median gas per operation and cycles per second."""
     from datetime import timedelta
 
@@ -238,9 +242,11 @@ def _escrow_cycles(deployment: Any) -> tuple[dict[str, int], float]:
     gas = {
         function: int(
             statistics.median(
-                ChainCall.objects.filter(function=function, gas_used__isnull=False).values_list(
+                used
+                for used in ChainCall.objects.filter(function=function).values_list(
                     "gas_used", flat=True
                 )
+                if used is not None
             )
         )
         for function in ("fund", "release", "refund")

@@ -8,14 +8,15 @@ class MarketplaceConfig(AppConfig):
     name = "marketplace"
 
     def ready(self) -> None:
-        from marketplace import commerce, search, selectors
-        from payments import earnings, escrow
+        from marketplace.catalog import search
+        from marketplace.deals import escrows, selectors
+        from payments import hooks
 
-        # Payments asks the marketplace what to do with an expired or failed escrow, and
-        # which service a job was for (earnings).
-        escrow.expired_escrow_handler = commerce.escrow_expired
-        escrow.failed_escrow_handler = commerce.escrow_failed
-        earnings.services_of_jobs = selectors.service_ids_of_jobs
+        # Payments asks the marketplace what to do with an expired or failed escrow (its
+        # job decides), and which service each job was for (earnings).
+        hooks.escrow_expired.implement(escrows.escrow_expired)
+        hooks.escrow_failed.implement(escrows.escrow_failed)
+        hooks.services_of_jobs.implement(selectors.service_ids_of_jobs)
 
         # The full-text index lives outside Django's model state (an FTS5 table and triggers
         # on SQLite, a generated tsvector column on PostgreSQL). A migration installs it; this

@@ -1,10 +1,14 @@
-"""django-q2 tasks of the marketplace app: take ids or nothing, re-read, call one service."""
+"""django-q2 tasks of the marketplace app: take ids or nothing, re-read, call one service.
+
+Their dotted paths (`marketplace.tasks.<name>`) are what `the402.schedules` and
+`notify.outbox.webhook_enqueue` queue: keep them stable.
+"""
 
 from __future__ import annotations
 
-from marketplace.jobs import auto_verify_due
-from marketplace.threads import threads_expire_due
-from marketplace.webhooks import deliver_due, webhook_deliver
+from marketplace.deals.jobs import auto_verify_due
+from marketplace.deals.threads import threads_expire_due
+from marketplace.notify.outbox import deliver_due, webhook_deliver
 
 
 def deliver_webhook(delivery_id: int) -> str:

@@ -26,7 +26,7 @@ from the402.lib.errors import Conflict
 
 
 @admin.register(Participant)
-class ParticipantAdmin(admin.ModelAdmin):
+class ParticipantAdmin(admin.ModelAdmin[Participant]):
     list_display = ("public_id", "name", "type", "wallet", "registered_at", "created_at")
     list_filter = ("type", "created_at")
     search_fields = ("public_id", "name", "wallet", "description")
@@ -162,7 +162,7 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReconciliationIssue)
-class ReconciliationIssueAdmin(admin.ModelAdmin):
+class ReconciliationIssueAdmin(admin.ModelAdmin[ReconciliationIssue]):
     list_display = (
         "kind",
         "subject",

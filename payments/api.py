@@ -12,8 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from payments import hooks
+from payments.charges import Paid, Price
 from payments.earnings import provider_earnings
-from payments.gate import Paid, PaidView, Price, authenticated_participant
+from payments.gate import PaidView, authenticated_participant
 from payments.ledger import PLATFORM_FEES
 from payments.selectors import balance_history, balance_summary, participant_get
 from payments.serializers import (
@@ -31,8 +33,8 @@ from payments.services import (
     participant_update,
 )
 from the402.lib import money
+from the402.lib.api import ERROR_RESPONSES
 from the402.lib.errors import ApplicationError, NotFound
-from the402.schema import ERROR_RESPONSES
 
 REGISTER_PRICE = 10_000  # $0.01
 ROTATE_PRICE = 1_000  # $0.001
@@ -46,7 +48,7 @@ PAYMENT_RESPONSES = {
 }
 
 
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+def _validated(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
@@ -79,16 +81,20 @@ class RegisterView(PaidView):
         )
 
     def validate(self, request: Request, payer: str | None, **kwargs: Any) -> dict[str, Any]:
-        return _validated(RegisterInput, request.data)
+        data = _validated(RegisterInput, request.data)
+        if data.get("referral_code"):  # an unknown code is a 400 before any payment
+            hooks.referral_check(hooks.ReferralClaim(code=data["referral_code"], wallet=payer))
+        return data
 
     def perform(self, request: Request, paid: Paid, data: Any, **kwargs: Any) -> Response:
-        data.pop("referral_code", None)  # recorded by the referrals app when it lands
         registration = participant_register(wallet=paid.participant.wallet, **data)
         body = {
             **ParticipantOutput(registration.participant).data,
             "api_key": registration.api_key,
             "webhook_secret": registration.webhook_secret,
         }
+        if registration.referral is not None:
+            body["referral"] = registration.referral
         return Response(body, status=201 if registration.created else 200)
 
     @extend_schema(
@@ -180,6 +186,8 @@ class DepositView(PaidView):
 
     endpoint_price = "the amount deposited"
     endpoint_auth = "x402"
+    endpoint_price_min = MIN_DEPOSIT  # the bounds of x-payment-info in /openapi.json
+    endpoint_price_max = MAX_DEPOSIT
 
     def price(self, request: Request, **kwargs: Any) -> Price:
         amount = _deposit_amount(request)

@@ -8,6 +8,9 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments and identity"
 
     def ready(self) -> None:
-        # Importing these registers their chain-call handlers, so any worker that runs a
-        # chain call (web process or django-q2 cluster) knows how to conclude it.
-        from payments import escrow, payouts  # noqa: F401
+        from payments import escrow, payouts
+
+        # Every process that runs chain calls (web or django-q2 cluster) must know how each
+        # kind concludes; registered here, explicitly, never as an import side effect.
+        escrow.register_chain_call_handlers()
+        payouts.register_chain_call_handlers()

@@ -266,7 +266,8 @@ def chain_calls_run_due(*, budget_seconds: float = RETRY_BUDGET_SECONDS) -> int:
 
 def backoff(attempts: int) -> timedelta:
     """How long to wait after ``attempts`` failed tries: 30 s, doubling, at most 10 min."""
-    return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** min(attempts, 10))
+    factor: int = 2 ** min(attempts, 10)
+    return min(BACKOFF_MAX, BACKOFF_BASE * factor)
 
 
 def chain_call_retry(call_id: int) -> ChainCall:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Sum
 
+from payments import hooks
 from payments.ledger import balance_of, provider_account
 from payments.models import ChainCall, Escrow, Participant, Payout
 from the402.lib.money import usd_decimal
@@ -14,18 +15,10 @@ from the402.lib.money import usd_decimal
 RECENT = 20
 
 
-def _no_services(job_ids: Iterable[str]) -> dict[str, str]:
-    return {}
-
-
-# The service each job (an escrow's reference) was for. Payments knows nothing of services:
-# the marketplace installs its selector here (`marketplace.selectors.service_ids_of_jobs`).
-services_of_jobs: Callable[[Iterable[str]], dict[str, str]] = _no_services
-
-
 def _escrow_settlement(escrow: Escrow, calls: dict[str, ChainCall]) -> dict[str, Any]:
     amount = escrow.payee_amount if escrow.status == Escrow.Status.SPLIT else escrow.amount
     call = calls.get(escrow.public_id)
+    when: datetime | None
     if escrow.backing == Escrow.Backing.LEDGER:
         status, tx_hash, when = "payable", None, escrow.updated_at
     elif call is not None and call.status == ChainCall.Status.CONFIRMED:
@@ -101,7 +94,9 @@ def provider_earnings(participant: Participant) -> dict[str, Any]:
         )["total"]
         or 0
     )
-    services = services_of_jobs([e.reference for e in escrows if e.reference])
+    # The service each job (an escrow's reference) was for: payments knows nothing of
+    # services, the marketplace answers through the extension point.
+    services = hooks.services_of_jobs([e.reference for e in escrows if e.reference])
     recent = [
         {**_escrow_settlement(e, calls), "service_id": services.get(e.reference)} for e in escrows
     ] + [_payout_settlement(p) for p in payouts]

@@ -105,7 +105,10 @@ def sign(domain: TokenDomain, authorization: Authorization, private_key: str | b
 def recover_signer(domain: TokenDomain, authorization: Authorization, signature: str) -> str:
     """The checksummed address that signed; raises ValueError for a malformed signature."""
     message = encode_typed_data(full_message=typed_data(domain, authorization))
-    return Account.recover_message(message, signature=bytes.fromhex(signature.removeprefix("0x")))
+    signer: str = Account.recover_message(
+        message, signature=bytes.fromhex(signature.removeprefix("0x"))
+    )
+    return signer
 
 
 # The fast path below re-implements the EIP-712 hashing for this one fixed type. It exists because

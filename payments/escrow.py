@@ -30,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 from eth_utils import keccak, to_checksum_address
 
+from payments import hooks
 from payments.chain.client import current_deployment
 from payments.chain_calls import chain_call_enqueue, register_handlers
 from payments.ledger import (
@@ -53,27 +54,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING: frozenset({S.HELD, S.FAILED}),
     S.HELD: frozenset({S.RELEASED, S.REFUNDED, S.SPLIT, S.RECLAIMED}),
 }
-
-
-def _refund_expired(escrow: Escrow) -> None:
-    escrow_refund(escrow, reason="expired")
-
-
-# What reconciliation does with an expired, still-held escrow. The marketplace replaces it
-# (`marketplace.commerce.escrow_expired`: refund only when the job never started, and cancel
-# that job); without it every expired held escrow is refunded.
-expired_escrow_handler: Callable[[Escrow], None] = _refund_expired
-
-
-def _refund_failed(escrow: Escrow) -> None:
-    escrow_refund(escrow, reason="its funding failed")
-
-
-# What happens when the contract refused to fund an escrow whose money nobody was promised
-# yet (`escrow_failed_settle`). The marketplace replaces it (`marketplace.commerce.
-# escrow_failed`: a job not started is cancelled and refunded, one under way is disputed for
-# an admin to settle); without it the money goes back to the payer.
-failed_escrow_handler: Callable[[Escrow], None] = _refund_failed
 
 
 class InvalidTransition(Conflict):
@@ -436,13 +416,13 @@ def _fund_failed(call: ChainCall) -> None:
 @transaction.atomic
 def escrow_failed_settle(escrow: Escrow) -> None:
     """Settle an escrow whose funding failed: a move promised while the funding was pending
-    (`_defer`) is made now, from the contract's unallocated money; with none promised,
-    `failed_escrow_handler` decides. Run again by reconciliation while the escrow's account
-    still holds its money."""
+    (`_defer`) is made now, from the contract's unallocated money; with none promised, the
+    `payments.hooks.escrow_failed` extension decides. Run again by reconciliation while the
+    escrow's account still holds its money."""
     if escrow.deferred:
         _make_deferred(escrow)
     else:
-        failed_escrow_handler(escrow)
+        hooks.escrow_failed(escrow)
 
 
 def _settled(kind: str) -> Callable[[ChainCall], None]:
@@ -477,9 +457,15 @@ def _already_moved(call: ChainCall, reason: str) -> bool:
     return escrow_state(call.args[0]) == wanted.get(call.function)
 
 
-register_handlers(
-    "escrow_fund", confirmed=_funded, failed=_fund_failed, already_done=_already_moved
-)
-register_handlers("escrow_return_unallocated", confirmed=_returned)
-for _kind in ("release", "refund", "split"):
-    register_handlers(f"escrow_{_kind}", confirmed=_settled(_kind), already_done=_already_moved)
+_SETTLED = {kind: _settled(kind) for kind in ("release", "refund", "split")}
+
+
+def register_chain_call_handlers() -> None:
+    """Tell `payments.chain_calls` how escrow calls conclude (`PaymentsConfig.ready()`, so
+    any process that runs chain calls, web or django-q2 cluster, knows)."""
+    register_handlers(
+        "escrow_fund", confirmed=_funded, failed=_fund_failed, already_done=_already_moved
+    )
+    register_handlers("escrow_return_unallocated", confirmed=_returned)
+    for kind, confirmed in _SETTLED.items():
+        register_handlers(f"escrow_{kind}", confirmed=confirmed, already_done=_already_moved)

@@ -24,7 +24,6 @@ claim's lease is over). Balance-paid costly work runs on money held for it (paym
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -37,6 +36,7 @@ from rest_framework.views import APIView
 from payments import x402
 from payments.chain.client import current_deployment
 from payments.chain.usdc import SettleResult
+from payments.charges import Paid, Price
 from payments.facilitators import facilitator
 from payments.holds import hold_charge, hold_release, hold_take
 from payments.idempotency import idempotent
@@ -70,36 +70,6 @@ from the402.lib.urls import public_base_url
 logger = logging.getLogger(__name__)
 
 PAYMENT_HEADERS = (("PAYMENT-SIGNATURE", 2), ("X-PAYMENT", 1))
-
-
-@dataclass(frozen=True)
-class Price:
-    """What one request costs and where the money goes in the ledger."""
-
-    amount: int  # micro-USDC
-    description: str
-    destination: str | None  # ledger account credited; None: the payer's own balance
-    allow_balance: bool = True
-    # Escrowed purchases: x402 pays The402Escrow instead of the treasury, and `perform`
-    # holds the money itself (escrow_open_on_chain / escrow_open_ledger), so the gate
-    # records no ledger movement of its own.
-    escrow: bool = False
-    # Parts of the amount that go to other accounts than `destination` (a data API's
-    # provider share): (ledger account, micro-USDC) pairs.
-    shares: tuple[tuple[str, int], ...] = ()
-    input_schema: dict[str, Any] | None = None
-    output_schema: dict[str, Any] | None = None
-
-
-@dataclass
-class Paid:
-    """How the request was paid, handed to `perform`."""
-
-    method: str  # "x402" or "balance"
-    participant: Participant
-    amount: int
-    payment: X402Payment | None = None
-    extra_headers: dict[str, str] = field(default_factory=dict)
 
 
 class PaymentRequired(ApplicationError):
@@ -171,7 +141,10 @@ def challenge(request: HttpRequest, price: Price, error: str, code: str) -> Resp
     body = x402.payment_required_body(options, error)
     body["code"] = code
     response = Response(body, status=402)
-    response["PAYMENT-REQUIRED"] = x402.payment_required_header(options, error)
+    required = x402.payment_required_header(options, error)
+    response["PAYMENT-REQUIRED"] = required
+    # The seeds' clients read `X-PAYMENT-REQUIRED`: the same value under that name too.
+    response["X-PAYMENT-REQUIRED"] = required
     response["Cache-Control"] = "no-store"
     return response
 

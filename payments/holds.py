@@ -122,7 +122,7 @@ def _release(hold_id: str, participant: Participant, amount: int, reason: str) -
         )
     except Conflict:
         return False  # charged
-    return record.reference.get("release") == mine
+    return bool(record.reference.get("release") == mine)
 
 
 def holds_release_stale(*, now: datetime | None = None) -> int:

@@ -77,6 +77,8 @@ _KINDS: dict[str, tuple[str, bool]] = {
     # payouts sent from the treasury, not yet mined: still owed to providers
     "payouts": (LedgerAccount.Kind.PROVIDER_PAYABLE, False),
     "escrow": (LedgerAccount.Kind.ESCROW, False),
+    # a referrer's referral earnings not yet withdrawn to its balance (referrals app): owed
+    "referral": (LedgerAccount.Kind.AGENT_BALANCE, False),
 }
 
 
@@ -85,7 +87,9 @@ def _account_create(code: str) -> None:
     prefix, _, rest = code.partition(":")
     kind, allow_negative = _KINDS[prefix]
     participant = (
-        Participant.objects.get(public_id=rest) if prefix in ("agent", "provider", "hold") else None
+        Participant.objects.get(public_id=rest)
+        if prefix in ("agent", "provider", "hold", "referral")
+        else None
     )
     LedgerAccount.objects.get_or_create(
         code=code,

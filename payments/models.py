@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -436,3 +437,61 @@ class ReconciliationIssue(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.subject}"
+
+
+# --- web dashboard accounts -----------------------------------------------------------------
+
+
+class WebAccount(BaseModel):
+    """A dashboard sign-in (a Django user: email and password, Google, or a wallet by
+    Sign-In with Ethereum) tied to exactly one participant, and a participant to at most one
+    dashboard account."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="web_account"
+    )
+    participant = models.OneToOneField(
+        Participant, on_delete=models.PROTECT, related_name="web_account"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user_id} -> {self.participant_id}"
+
+
+class ManagedWallet(BaseModel):
+    """A wallet whose key the platform generated for an email sign-up, sealed at rest.
+
+    Its owner may export the key once (after re-authentication). Once they link a wallet of
+    their own it is `replaced`: its key stays exportable while the address holds USDC.
+    """
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="managed_wallets"
+    )
+    address = models.CharField(max_length=42, unique=True)
+    key_sealed = models.BinaryField(editable=False)
+    exported_at = models.DateTimeField(null=True, blank=True)
+    replaced_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.address} (managed for {self.participant_id})"
+
+
+class SiweNonce(models.Model):
+    """A Sign-In with Ethereum nonce we handed out: used once, before it expires, by the
+    browser session it was given to (so a signed message cannot be replayed elsewhere)."""
+
+    class Purpose(models.TextChoices):
+        LOGIN = "login", "Sign in"
+        REAUTH = "reauth", "Confirm the signed-in account's current wallet"
+        LINK = "link", "Link a wallet to the signed-in account"
+
+    nonce = models.CharField(max_length=32, unique=True)
+    purpose = models.CharField(max_length=8, choices=Purpose.choices)
+    session_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} nonce ({'used' if self.used_at else 'open'})"

@@ -151,4 +151,6 @@ def _payout_failed(call: ChainCall) -> None:
     )
 
 
-register_handlers(PAYOUT_KIND, confirmed=_payout_confirmed, failed=_payout_failed)
+def register_chain_call_handlers() -> None:
+    """Tell `payments.chain_calls` how a payout concludes (`PaymentsConfig.ready()`)."""
+    register_handlers(PAYOUT_KIND, confirmed=_payout_confirmed, failed=_payout_failed)

@@ -20,6 +20,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from payments import escrow as escrows
+from payments import hooks
 from payments.chain.client import current_deployment
 from payments.chain.escrow_state import escrow_record, unallocated
 from payments.chain_calls import chain_calls_recheck, compensated_kinds
@@ -97,7 +98,7 @@ def _check_on_chain_escrow(escrow: Escrow, now: datetime, grace: timedelta) -> s
             f"we say {escrow.status}, the contract says {state}",
             "Check the escrow's chain calls and transitions; settle it by hand in the admin.",
         )
-        return
+        return None
     if state != "None" and (record["amount"], record["fee"]) != (escrow.amount, escrow.fee):
         flag(
             "escrow_amount_mismatch",
@@ -327,7 +328,7 @@ def _reorganised_calls() -> None:
 
 def _expired(now: datetime) -> None:
     for escrow in Escrow.objects.filter(status=S.HELD, expires_at__lt=now):
-        escrows.expired_escrow_handler(escrow)
+        hooks.escrow_expired(escrow)
 
 
 def _stuck_calls(now: datetime) -> None:

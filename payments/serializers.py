@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from payments.models import Participant
 
 
 class HttpUrlField(serializers.URLField):
-    def to_internal_value(self, data: object) -> str:
+    def to_internal_value(self, data: Any) -> str:  # whatever the request sent
         value = super().to_internal_value(data)
         if not value.startswith(("http://", "https://")):
             raise serializers.ValidationError("must be an http(s) URL")
@@ -20,7 +22,7 @@ class CapabilitiesField(serializers.ListField):
     max_length = 50
 
 
-class RegisterInput(serializers.Serializer):
+class RegisterInput(serializers.Serializer[None]):
     name = serializers.CharField(max_length=100)
     type = serializers.ChoiceField(choices=Participant.Type.values, default="agent")
     description = serializers.CharField(
@@ -33,7 +35,7 @@ class RegisterInput(serializers.Serializer):
     )
 
 
-class ParticipantUpdateInput(serializers.Serializer):
+class ParticipantUpdateInput(serializers.Serializer[None]):
     name = serializers.CharField(max_length=100, required=False)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     webhook_url = HttpUrlField(max_length=500, required=False, allow_blank=True)
@@ -41,7 +43,7 @@ class ParticipantUpdateInput(serializers.Serializer):
     type = serializers.ChoiceField(choices=Participant.Type.values, required=False)
 
 
-class ParticipantOutput(serializers.Serializer):
+class ParticipantOutput(serializers.Serializer[Participant]):
     participant_id = serializers.CharField(source="public_id")
     id = serializers.CharField(source="public_id")
     wallet = serializers.CharField()
@@ -60,11 +62,11 @@ class RegistrationOutput(ParticipantOutput):
     )
 
 
-class DepositQuery(serializers.Serializer):
+class DepositQuery(serializers.Serializer[None]):
     amount = serializers.CharField(help_text='USD to deposit, such as "10.00"')
 
 
-class FaucetInput(serializers.Serializer):
+class FaucetInput(serializers.Serializer[None]):
     address = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$")
     amount = serializers.CharField(default="100.00", help_text="USD of test USDC to mint")
 
@@ -79,6 +81,6 @@ class FaucetInput(serializers.Serializer):
 MAX_OFFSET = 1_000_000
 
 
-class HistoryQuery(serializers.Serializer):
+class HistoryQuery(serializers.Serializer[None]):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payments import crypto
+from payments import crypto, hooks
 from payments.models import ApiKey, Participant
 from payments.wallets import normalize_address
 from the402.lib.errors import ApplicationError
@@ -69,6 +69,8 @@ class Registration:
     api_key: str
     created: bool
     webhook_secret: str  # signs every webhook to this participant, whatever its URL
+    # What became of the sign-up's referral code (`hooks.referral_record`); None without one.
+    referral: dict[str, Any] | None = None
 
 
 @transaction.atomic
@@ -80,12 +82,15 @@ def participant_register(
     description: str = "",
     webhook_url: str = "",
     capabilities: list[Any] | None = None,
+    referral_code: str = "",
 ) -> Registration:
     """Register a wallet, once: a repeat answers with the existing participant and key.
 
     A wallet known only from earlier payments becomes registered now (and gets its key).
     Every registration has a webhook secret, with or without a `webhook_url`: a provider
     may give its services their own URLs later, and those webhooks are signed too.
+    A `referral_code` (checked before payment with `hooks.referral_check`) is recorded in
+    this transaction by `hooks.referral_record` (the referrals app).
     """
     participant = Participant.objects.select_for_update().filter(
         wallet=_wallet(wallet)
@@ -96,6 +101,7 @@ def participant_register(
             api_key_reveal(participant=participant),
             created=False,
             webhook_secret=webhook_secret_ensure(participant),
+            referral=_referral_record(participant, referral_code),
         )
     participant.name = name.strip()
     participant.type = type
@@ -106,8 +112,28 @@ def participant_register(
     secret = webhook_secret(participant) or _webhook_secret_set(participant)
     participant.full_clean()
     participant.save()
+    referral = _referral_record(participant, referral_code)
     return Registration(
-        participant, api_key_issue(participant=participant), created=True, webhook_secret=secret
+        participant,
+        api_key_issue(participant=participant),
+        created=True,
+        webhook_secret=secret,
+        referral=referral,
+    )
+
+
+def _referral_record(participant: Participant, code: str) -> dict[str, Any] | None:
+    """Tie the participant to the code's referrer (the referrals app decides: a participant
+    already tied stays with its referrer); None without a code."""
+    if not code:
+        return None
+    return hooks.referral_record(
+        hooks.ReferralClaim(
+            code=code,
+            wallet=participant.wallet,
+            participant=participant,
+            side="provider" if participant.is_provider else "agent",
+        )
     )
 
 
@@ -151,8 +177,10 @@ def participant_for_api_key(key: str) -> Participant | None:
     participant = found[0]
     # The keyed hash already matched; comparing the keys themselves in constant time
     # guards against a hash collision without leaking timing.
-    stored = crypto.decrypt(bytes(participant.key_encrypted), purpose=_API_KEY_PURPOSE)
-    del participant.key_encrypted
+    # `key_encrypted` is a column of the raw query above, not a field of Participant.
+    encrypted = participant.key_encrypted  # type: ignore[attr-defined]
+    del participant.key_encrypted  # type: ignore[attr-defined]
+    stored = crypto.decrypt(bytes(encrypted), purpose=_API_KEY_PURPOSE)
     return participant if crypto.constant_time_equal(stored, key) else None
 
 
@@ -217,5 +245,6 @@ def webhook_secret_ensure(participant: Participant) -> str:
         .values_list("webhook_secret_encrypted", flat=True)
         .get()
     )
+    assert stored is not None
     participant.webhook_secret_encrypted = stored
     return crypto.decrypt(bytes(stored), purpose=_WEBHOOK_PURPOSE)

@@ -9,7 +9,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from payments.gate import Paid, PaidView, Price
+from payments.charges import Paid, Price
+from payments.gate import PaidView
 from payments.ledger import PLATFORM_FEES
 from payments.selectors import participant_get
 from payments.wallets import is_address, normalize_address

@@ -18,9 +18,9 @@ class ReputationScore(BaseModel):
     Scopes: the provider as a whole (`scope_key` empty), one service type (`scope_key` is
     the type) or one service (`scope_key` is the service's public id; this app sits below
     `marketplace` and so refers to services by id, not by foreign key). Written only by
-    `reputation.services` from `Signal` rows: `evidence` holds the decayed Beta sums as of
-    `computed_at`, from which an incremental update continues. A row without history holds
-    the prior: 75, confidence 0, new.
+    `reputation.services` from `Signal` rows: the `*_pos`, `*_neg` and `volume*` columns hold
+    the decayed sums as of `decay_ref`, from which an incremental update continues. A row
+    without history holds the prior: 75, confidence 0, new.
     """
 
     class Scope(models.TextChoices):
@@ -41,7 +41,24 @@ class ReputationScore(BaseModel):
     confidence = models.FloatField(default=0.0)
     total_jobs = models.PositiveIntegerField(default=0)
     completed_jobs = models.PositiveIntegerField(default=0)
-    evidence = models.JSONField(default=dict, blank=True, editable=False)
+    # The decayed sums the scores come from, aged to `decay_ref` (seconds since the epoch):
+    # per dimension the Beta evidence for and against, the job volume, and that volume per
+    # service type (the provider level mixes the types' weights by it). An incremental
+    # update ages them and adds one signal's in one statement (`reputation.scoresql`).
+    quality_pos = models.FloatField(default=0.0, editable=False)
+    quality_neg = models.FloatField(default=0.0, editable=False)
+    speed_pos = models.FloatField(default=0.0, editable=False)
+    speed_neg = models.FloatField(default=0.0, editable=False)
+    reliability_pos = models.FloatField(default=0.0, editable=False)
+    reliability_neg = models.FloatField(default=0.0, editable=False)
+    communication_pos = models.FloatField(default=0.0, editable=False)
+    communication_neg = models.FloatField(default=0.0, editable=False)
+    volume = models.FloatField(default=0.0, editable=False)
+    volume_data_api = models.FloatField(default=0.0, editable=False)
+    volume_automated_service = models.FloatField(default=0.0, editable=False)
+    volume_human_service = models.FloatField(default=0.0, editable=False)
+    volume_other = models.FloatField(default=0.0, editable=False)
+    decay_ref = models.FloatField(default=0.0, editable=False)
     computed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -131,6 +148,10 @@ class Signal(models.Model):
     is_job = models.BooleanField(default=False, help_text="Counts as a job (volume, counts)")
     completed = models.BooleanField(default=False)
     amount_micros = models.BigIntegerField(default=0, help_text="What the buyer paid")
+    rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The buyer's rating on verify, 1 to 5"
+    )
+    feedback = models.TextField(blank=True, help_text="The buyer's words on verify (not scored)")
     occurred_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -30,6 +30,8 @@ PRIOR_STRENGTH = 4.0  # the prior counts as four jobs' worth of evidence
 CONFIDENCE_HALF_VOLUME = 8.0  # confidence 0.5 at eight (decayed) jobs
 NEW_CONFIDENCE = 0.33  # below: is_new (about four recent jobs)
 DEFAULT_SCORE = 100 * PRIOR_MEAN
+MAX_HALF_LIVES = 57  # an older signal weighs nothing (2^-57: below any sum's precision)
+VALUE_DECIMALS = 9  # a signal's values are rounded to this
 
 # Composite weights per service type; each row sums to 1.
 WEIGHTS: dict[str, dict[str, float]] = {
@@ -65,8 +67,10 @@ def tier(composite: float) -> str:
 
 
 def decay(age_seconds: float, half_life_seconds: float) -> float:
-    """The weight left to a signal `age_seconds` old (a future one counts fully)."""
-    return 0.5 ** (max(age_seconds, 0.0) / half_life_seconds)
+    """The weight left to a signal `age_seconds` old (a future one counts fully; one older
+    than `MAX_HALF_LIVES` half-lives not at all)."""
+    half_lives = max(age_seconds, 0.0) / half_life_seconds
+    return 0.5**half_lives if half_lives < MAX_HALF_LIVES else 0.0
 
 
 def confidence(volume: float) -> float:

@@ -3,32 +3,34 @@
 `marketplace` calls the `record_*` functions when a job, data API call, thread or delivery
 ends (inside its own transaction). Each writes one `Signal` row (once per event: recording
 the same event again does nothing) and, unless the buyer and provider share an open or
-confirmed sybil flag, updates the provider's three score rows at once (service, service
-type, provider) from their stored evidence. `recompute_all` rebuilds every row from the
-signals (every 30 minutes, `manage.py reputation_recompute`); `recompute_providers` rebuilds
-some (after a flag moves).
+confirmed sybil flag, updates the provider's three score rows (service, service type,
+provider): one upsert each, which ages the row's stored sums and adds the signal's in the
+database. `recompute_all` rebuilds every row from the signals (every 30 minutes, `manage.py
+reputation_recompute`) with set-based SQL, a range of providers per statement;
+`recompute_providers` rebuilds some (after a flag moves). The SQL is `reputation.scoresql`.
 
-Locking: the provider-level row is the provider's mutex. An incremental update and a
-recompute both lock it before reading, so a signal committed during a recompute is never
-lost (the recompute reads it, or the update applies on top of the recompute's result).
+Locking: the provider-level row is the provider's mutex. An incremental update writes it
+first and a recompute locks it before reading, so a signal committed during a recompute is
+never lost (the recompute reads it, or the update applies on top of the recompute's result).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from reputation import scoring
+from reputation import scoresql, scoring
 from reputation.models import ReputationScore, Signal, SybilFlag
 from reputation.scoring import Evidence
+from the402.lib.errors import ApplicationError
 
 Scope = ReputationScore.Scope
 K = Signal.Kind
@@ -45,8 +47,13 @@ JobOutcome = Literal[
 DataApiOutcome = Literal["answered", "failed", "rejected"]
 
 ACTIVE_FLAGS = (SybilFlag.Status.OPEN, SybilFlag.Status.CONFIRMED)
+FEEDBACK_MAX = 2_000  # characters of a buyer's feedback
 WEBHOOK_SIGNAL_WEIGHT = 0.25  # a webhook delivery says less than a job
-RECOMPUTE_CHUNK = 500  # providers per recompute transaction
+RECOMPUTE_CHUNK = 1_000  # providers per recompute transaction (and statement)
+
+
+class InvalidRating(ApplicationError):
+    code = "invalid_rating"
 
 
 def half_life_seconds() -> float:
@@ -75,18 +82,25 @@ def record_job_end(
     amount_micros: int = 0,
     occurred_at: datetime | None = None,
     rating: int | None = None,
+    feedback: str = "",
     delivery_seconds: float | None = None,
     estimated_delivery: str = "",
     provider_share: float | None = None,
 ) -> Signal | None:
     """A job ended. Values (1 best, None says nothing):
 
-    - released (verified by the buyer or automatically): quality from the rating (unrated,
-      4, 5: 1), speed `min(1, estimate / delivery time)`, reliability 1; completed.
+    - released (verified by the buyer or automatically): quality from the buyer's optional
+      `rating` (1 to 5: unrated, 4, 5 give 1; 3 gives 0.5; 2 gives 0.25; 1 gives 0), speed
+      `min(1, estimate / delivery time)`, reliability 1; completed.
     - failed, cancelled by the provider, expired before work started: reliability 0.
     - dispute released: quality 1, reliability 1 (completed); refunded: quality 0,
       reliability 0; split: both the provider's share of the escrow (completed).
+
+    The rating and the buyer's free-text `feedback` (at most `FEEDBACK_MAX` characters) are
+    kept on the signal; the feedback is shown to operators and not scored. A rating outside
+    1..5 or longer feedback raises `InvalidRating` (400) before anything is written.
     """
+    check_rating(rating, feedback)
     kind, completed, values = job_end_values(
         outcome,
         rating=rating,
@@ -106,9 +120,22 @@ def record_job_end(
             completed=completed,
             amount_micros=amount_micros,
             occurred_at=occurred_at or timezone.now(),
+            rating=rating,
+            feedback=feedback.strip(),
             **values,
         )
     )
+
+
+def check_rating(rating: object, feedback: object = "") -> None:
+    """A buyer's rating is nothing or an integer 1 to 5; feedback a string of at most
+    `FEEDBACK_MAX` characters. The API layer calls this to answer 400 before it acts."""
+    if rating is not None and (
+        isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
+    ):
+        raise InvalidRating("rating must be an integer from 1 to 5")
+    if not isinstance(feedback, str) or len(feedback) > FEEDBACK_MAX:
+        raise InvalidRating(f"feedback must be text of at most {FEEDBACK_MAX} characters")
 
 
 def job_end_values(
@@ -164,20 +191,7 @@ def record_data_api_call(
     `min(1, 1000 ms / latency)`), failed (no usable answer, not charged: reliability 0) or
     rejected by its deliverable_schema (quality 0, reliability 0)."""
     answered = outcome == "answered"
-    values: dict[str, float | None] = {
-        "answered": {
-            "quality": 1.0,
-            "reliability": 1.0,
-            "speed": scoring.ratio(scoring.DATA_API_LATENCY_NORM_MS, latency_ms),
-        },
-        "failed": {"reliability": 0.0},
-        "rejected": {"quality": 0.0, "reliability": 0.0},
-    }[outcome]
-    kind = {
-        "answered": K.DATA_API_ANSWERED,
-        "failed": K.DATA_API_FAILED,
-        "rejected": K.DATA_API_REJECTED,
-    }[outcome]
+    kind, values = data_api_values(outcome, latency_ms=latency_ms)
     return _record(
         Signal(
             provider_id=provider_id,
@@ -195,6 +209,26 @@ def record_data_api_call(
     )
 
 
+def data_api_values(
+    outcome: DataApiOutcome, *, latency_ms: float | None = None
+) -> tuple[str, dict[str, float | None]]:
+    """A data API call's signal kind and dimension values."""
+    by_outcome: dict[DataApiOutcome, tuple[str, dict[str, float | None]]] = {
+        "answered": (
+            K.DATA_API_ANSWERED,
+            {
+                "quality": 1.0,
+                "reliability": 1.0,
+                "speed": scoring.ratio(scoring.DATA_API_LATENCY_NORM_MS, latency_ms),
+            },
+        ),
+        "failed": (K.DATA_API_FAILED, {"reliability": 0.0}),
+        "rejected": (K.DATA_API_REJECTED, {"quality": 0.0, "reliability": 0.0}),
+    }
+    kind, values = by_outcome[outcome]
+    return str(kind), values
+
+
 def record_first_answer(
     *,
     provider_id: int,
@@ -207,8 +241,6 @@ def record_first_answer(
 ) -> Signal | None:
     """The provider's first answer (a message or a proposal) in a thread: communication
     `min(1, 1 hour / time since the thread opened)`. Once per thread."""
-    if Signal.objects.filter(kind=K.FIRST_ANSWER, reference=thread_public_id).exists():
-        return None
     return _record(
         Signal(
             provider_id=provider_id,
@@ -248,16 +280,46 @@ def record_webhook_delivery(
     )
 
 
+_INSERTED_FIELDS = [f for f in Signal._meta.concrete_fields if not f.primary_key]
+_INSERT_SIGNAL_SQL = (
+    f"INSERT INTO {Signal._meta.db_table} ({', '.join(f.column for f in _INSERTED_FIELDS)}) "  # noqa: S608
+    f"VALUES ({', '.join(['%s'] * len(_INSERTED_FIELDS))}) ON CONFLICT DO NOTHING RETURNING id"
+)
+
+
+def _insert_once(signal: Signal) -> bool:
+    """Insert the signal unless its event is recorded already (`ON CONFLICT DO NOTHING`:
+    no savepoint, one statement); sets its pk. False when it was there."""
+    signal.created_at = timezone.now()
+    db = connections[DEFAULT_DB_ALIAS]
+    values = [f.get_db_prep_save(getattr(signal, f.attname), db) for f in _INSERTED_FIELDS]
+    with db.cursor() as cursor:
+        cursor.execute(_INSERT_SIGNAL_SQL, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    signal.pk = row[0]
+    signal._state.adding = False
+    return True
+
+
+def clean_values(signal: Signal) -> Signal:
+    """Each dimension's value within 0..1, rounded to `scoring.VALUE_DECIMALS` (so no sum
+    of weights times values underflows on PostgreSQL)."""
+    for dim in scoring.DIMENSIONS:
+        value = getattr(signal, dim)
+        if value is not None:
+            setattr(signal, dim, round(min(max(float(value), 0.0), 1.0), scoring.VALUE_DECIMALS))
+    return signal
+
+
 def _record(signal: Signal) -> Signal | None:
     """Store the signal (None if this event was recorded already) and apply it."""
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                signal.save()
-        except IntegrityError:
+    clean_values(signal)
+    with transaction.atomic(savepoint=False):
+        if not _insert_once(signal):
             return None
-        if not pair_flagged(signal.buyer_id, signal.provider_id):
-            apply_signal(signal)
+        apply_signal(signal)  # unless the buyer and provider share a flag
     if signal.is_job and signal.buyer_id is not None:
         buyer_id, provider_id = signal.buyer_id, signal.provider_id
         transaction.on_commit(lambda: _queue_sybil_check(buyer_id, provider_id))
@@ -273,16 +335,6 @@ def _queue_sybil_check(buyer_id: int, provider_id: int) -> None:
 # ---------------------------------------------------------------- sybil exclusion
 def _pair(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a <= b else (b, a)
-
-
-def pair_flagged(buyer_id: int | None, provider_id: int) -> bool:
-    """Whether an open or confirmed flag names both (so their jobs do not count)."""
-    if buyer_id is None:
-        return False
-    flags = SybilFlag.objects.filter(status__in=ACTIVE_FLAGS, parties=provider_id)
-    if buyer_id == provider_id:
-        return flags.exists()
-    return flags.filter(pk__in=SybilFlag.objects.filter(parties=buyer_id).values("pk")).exists()
 
 
 def excluded_pairs(participant_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:
@@ -304,32 +356,99 @@ def excluded_pairs(participant_ids: Iterable[int] | None = None) -> set[tuple[in
 
 
 # ---------------------------------------------------------------- incremental update
-def _store(
-    row: ReputationScore, evidence: Evidence, service_type: str | None, now: datetime
-) -> None:
-    """Put evidence's scores on `row` (not saved). `service_type` None: provider level."""
+def _row_values(
+    provider_id: int,
+    scope: str,
+    scope_key: str,
+    evidence: Evidence,
+    service_type: str | None,
+    now: datetime,
+) -> list[Any]:
+    """The parameters of `scoresql.increment_sql` (its `COLUMNS`): a row holding
+    `evidence`, as of now. `service_type` None: provider level."""
     dims = evidence.dimensions()
-    row.quality, row.speed = dims["quality"], dims["speed"]
-    row.reliability, row.communication = dims["reliability"], dims["communication"]
-    row.composite = evidence.composite(service_type)
-    row.confidence = min(max(evidence.confidence(), 0.0), 1.0)
-    row.total_jobs, row.completed_jobs = evidence.total_jobs, evidence.completed_jobs
-    row.evidence = evidence.to_json()
-    row.computed_at = now
+    values: dict[str, Any] = {
+        "participant_id": provider_id,
+        "scope": scope,
+        "scope_key": scope_key,
+        "composite": evidence.composite(service_type),
+        **dims,
+        "confidence": evidence.confidence(),
+        "total_jobs": evidence.total_jobs,
+        "completed_jobs": evidence.completed_jobs,
+        "volume": evidence.volume,
+        scoresql.OTHER_VOLUME: 0.0,
+        "decay_ref": now.timestamp(),
+    }
+    for dim in scoring.DIMENSIONS:
+        values[f"{dim}_pos"], values[f"{dim}_neg"] = evidence.pos[dim], evidence.neg[dim]
+    for kind, column in scoresql.TYPE_VOLUMES.items():
+        values[column] = evidence.type_volume.get(kind, 0.0)
+    values[scoresql.OTHER_VOLUME] = sum(
+        v for kind, v in evidence.type_volume.items() if kind not in scoresql.TYPE_VOLUMES
+    )
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    values["computed_at"] = values["created_at"] = values["updated_at"] = stamp
+    return [values[column] for column in scoresql.COLUMNS]
 
 
-STORED_FIELDS = (
-    "composite",
-    "quality",
-    "speed",
-    "reliability",
-    "communication",
-    "confidence",
-    "total_jobs",
-    "completed_jobs",
-    "evidence",
-    "computed_at",
-)
+def apply_signal(signal: Signal, *, now: datetime | None = None) -> bool:
+    """Add one signal to its provider's rows (provider, service type, service) in two
+    statements, unless its buyer and provider share an open or confirmed flag (False):
+    one upsert ages each row's stored sums to now in the database and adds the signal's
+    own (with its decay), returning the new sums; one update sets the scores
+    `scoring.Evidence` computes from them. A missing row starts from the prior. The
+    provider row comes first in the upsert: it is the provider's mutex, as in a
+    recompute."""
+    now = now or timezone.now()
+    half_life = half_life_seconds()
+    weight = signal.weight * scoring.decay((now - signal.occurred_at).total_seconds(), half_life)
+    alone = Evidence()
+    alone.add(
+        signal.values(),
+        weight=weight,
+        is_job=signal.is_job,
+        completed=signal.completed,
+        service_type=signal.service_type,
+    )
+    scopes = _scopes(signal.provider_id, signal.service_type, signal.service_public_id)
+    params: list[Any] = []
+    for scope, key in scopes:
+        level_type = None if scope == Scope.PROVIDER else signal.service_type
+        params += _row_values(signal.provider_id, scope, key, alone, level_type, now)
+    params += [signal.provider_id, signal.buyer_id]
+    with connection.cursor() as cursor:
+        cursor.execute(scoresql.accumulate_sql(len(scopes), half_life), params)
+        returned = cursor.fetchall()
+        if not returned:  # the buyer and provider share an open or confirmed flag
+            return False
+        updates: list[Any] = []
+        for row in returned:
+            values = dict(zip(scoresql.RETURNED, row, strict=True))
+            evidence = _evidence(values)
+            level_type = None if values["scope"] == Scope.PROVIDER else signal.service_type
+            scores = {
+                **evidence.dimensions(),
+                "composite": evidence.composite(level_type),
+                "confidence": evidence.confidence(),
+            }
+            updates += [values["id"], *(scores[c] for c in scoresql.SCORES)]
+        cursor.execute(scoresql.scores_update_sql(len(returned)), updates)
+    return True
+
+
+def _evidence(values: dict[str, Any]) -> Evidence:
+    """The evidence a score row's stored sums hold."""
+    evidence = Evidence(total_jobs=values["total_jobs"], completed_jobs=values["completed_jobs"])
+    for dim in scoring.DIMENSIONS:
+        evidence.pos[dim], evidence.neg[dim] = values[f"{dim}_pos"], values[f"{dim}_neg"]
+    evidence.volume = values["volume"]
+    evidence.type_volume = {
+        kind: values[column] for kind, column in scoresql.TYPE_VOLUMES.items() if values[column]
+    }
+    if values[scoresql.OTHER_VOLUME]:
+        evidence.type_volume["other"] = values[scoresql.OTHER_VOLUME]
+    return evidence
 
 
 def _scopes(provider_id: int, service_type: str, service_public_id: str) -> list[tuple[str, str]]:
@@ -341,69 +460,11 @@ def _scopes(provider_id: int, service_type: str, service_public_id: str) -> list
     return scopes
 
 
-def _locked_rows(provider_id: int, scopes: list[tuple[str, str]]) -> list[ReputationScore]:
-    """The provider's rows of `scopes`, locked, created if missing: the provider row first
-    (the provider's mutex, as a recompute takes it), then the others in id order."""
-    provider_scope = ReputationScore.objects.select_for_update().filter(
-        participant_id=provider_id, scope=Scope.PROVIDER, scope_key=""
-    )
-    provider = next(iter(provider_scope), None)
-    if provider is None:
-        reputation_ensure_provider(participant_id=provider_id)
-        provider = provider_scope.get()
-    wanted = scopes[1:]
-    if not wanted:
-        return [provider]
-    match = Q()
-    for scope, key in wanted:
-        match |= Q(scope=scope, scope_key=key)
-    others = ReputationScore.objects.select_for_update().filter(match, participant_id=provider_id)
-    found = {(r.scope, r.scope_key): r for r in others.order_by("pk")}
-    if len(found) < len(wanted):
-        ReputationScore.objects.bulk_create(
-            [
-                ReputationScore(participant_id=provider_id, scope=scope, scope_key=key)
-                for scope, key in wanted
-                if (scope, key) not in found
-            ],
-            ignore_conflicts=True,
-        )
-        found = {(r.scope, r.scope_key): r for r in others.order_by("pk")}
-    return [provider, *(found[scope_key] for scope_key in wanted)]
-
-
-def apply_signal(signal: Signal, *, now: datetime | None = None) -> None:
-    """Add one signal to its provider's three rows: each row's evidence is aged to now,
-    then the signal added with its own decay."""
-    now = now or timezone.now()
-    half_life = half_life_seconds()
-    weight = signal.weight * scoring.decay((now - signal.occurred_at).total_seconds(), half_life)
-    scopes = _scopes(signal.provider_id, signal.service_type, signal.service_public_id)
-    with transaction.atomic(savepoint=False):
-        rows = _locked_rows(signal.provider_id, scopes)
-        for row in rows:
-            evidence = Evidence.from_row(
-                row.evidence, total_jobs=row.total_jobs, completed_jobs=row.completed_jobs
-            )
-            evidence.decayed(scoring.age_factor(row.computed_at, now, half_life))
-            evidence.add(
-                signal.values(),
-                weight=weight,
-                is_job=signal.is_job,
-                completed=signal.completed,
-                service_type=signal.service_type,
-            )
-            level = None if row.scope == Scope.PROVIDER else signal.service_type
-            _store(row, evidence, level, now)
-            row.updated_at = now
-        ReputationScore.objects.bulk_update(rows, [*STORED_FIELDS, "updated_at"])
-
-
 # ---------------------------------------------------------------- full recompute
 @dataclass(frozen=True)
 class RecomputeReport:
     providers: int
-    signals: int
+    jobs: int  # jobs counted (those between flagged parties left out)
     rows: int
 
 
@@ -423,155 +484,103 @@ _SIGNAL_COLUMNS = (
 )
 
 
-def _timestamp(value: datetime | str) -> float:
-    """Seconds since the epoch of a stored time (a raw SQLite read is an ISO string in
-    UTC)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
-
-
 def compute_rows(
     signals: Iterable[Sequence[Any]],
     *,
     now: datetime,
     excluded: set[tuple[int, int]],
 ) -> tuple[dict[tuple[int, str, str], tuple[Evidence, str | None]], int]:
-    """Evidence per (provider, scope, key) from signal tuples in `_SIGNAL_COLUMNS` order;
-    also how many signals counted. The same sums as `Evidence.add`, kept in flat lists
-    (this loop runs once per signal of a full recompute)."""
+    """The model in Python: evidence per (provider, scope, key) from signal tuples in
+    `_SIGNAL_COLUMNS` order, and how many signals counted. The recompute runs the same
+    sums in the database (`scoresql.recompute_sql`); the tests hold the two equal."""
     half_life = half_life_seconds()
-    now_ts = now.timestamp()
-    # key -> [pos q, neg q, pos s, neg s, pos r, neg r, pos c, neg c, volume, total, done]
-    sums: dict[tuple[int, str, str], list[float]] = {}
-    types: dict[tuple[int, str, str], str | None] = {}
-    type_volumes: dict[tuple[int, str, str], dict[str, float]] = {}
+    out: dict[tuple[int, str, str], tuple[Evidence, str | None]] = {}
     counted = 0
-    provider_scope, type_scope, service_scope = (
-        Scope.PROVIDER.value,
-        Scope.SERVICE_TYPE.value,
-        Scope.SERVICE.value,
-    )
-    for (
-        provider_id,
-        buyer_id,
-        service_id,
-        service_type,
-        quality,
-        speed,
-        reliability,
-        communication,
-        weight,
-        is_job,
-        completed,
-        occurred_at,
-    ) in signals:
+    for row in signals:
+        values = dict(zip(_SIGNAL_COLUMNS, row, strict=True))
+        provider_id, buyer_id = values["provider_id"], values["buyer_id"]
         if buyer_id is not None and _pair(buyer_id, provider_id) in excluded:
             continue
         counted += 1
-        age = now_ts - _timestamp(occurred_at)
-        w = weight * (0.5 ** (age / half_life) if age > 0 else 1.0)
-        delta = [0.0] * 11
-        for i, v in enumerate((quality, speed, reliability, communication)):
-            if v is not None:
-                v = 0.0 if v < 0 else 1.0 if v > 1 else v
-                delta[2 * i] = w * v
-                delta[2 * i + 1] = w * (1.0 - v)
-        if is_job:
-            delta[8], delta[9], delta[10] = w, 1, 1 if completed else 0
-        keys = [(provider_id, provider_scope, "")]
+        age = (now - values["occurred_at"]).total_seconds()
+        weight = values["weight"] * scoring.decay(age, half_life)
+        service_type = values["service_type"]
+        keys: list[tuple[tuple[int, str, str], str | None]] = [
+            ((provider_id, Scope.PROVIDER.value, ""), None)
+        ]
         if service_type:
-            keys.append((provider_id, type_scope, service_type))
-        if service_id:
-            keys.append((provider_id, service_scope, service_id))
-        for n, key in enumerate(keys):
-            acc = sums.get(key)
-            if acc is None:
-                sums[key] = delta.copy()
-                types[key] = None if n == 0 else service_type
-                type_volumes[key] = {}
-            else:
-                for i in range(11):
-                    acc[i] += delta[i]
-            if is_job:
-                volumes = type_volumes[key]
-                volumes[service_type] = volumes.get(service_type, 0.0) + w
-    out: dict[tuple[int, str, str], tuple[Evidence, str | None]] = {}
-    for key, acc in sums.items():
-        evidence = Evidence(total_jobs=int(acc[9]), completed_jobs=int(acc[10]))
-        for i, dim in enumerate(scoring.DIMENSIONS):
-            evidence.pos[dim], evidence.neg[dim] = acc[2 * i], acc[2 * i + 1]
-        evidence.volume = acc[8]
-        evidence.type_volume = type_volumes[key]
-        out[key] = (evidence, types[key])
+            keys.append(((provider_id, Scope.SERVICE_TYPE.value, service_type), service_type))
+        if values["service_public_id"]:
+            keys.append(
+                ((provider_id, Scope.SERVICE.value, values["service_public_id"]), service_type)
+            )
+        for key, level_type in keys:
+            evidence, _ = out.setdefault(key, (Evidence(), level_type))
+            evidence.add(
+                {dim: values[dim] for dim in scoring.DIMENSIONS},
+                weight=weight,
+                is_job=bool(values["is_job"]),
+                completed=bool(values["completed"]),
+                service_type=service_type,
+            )
     return out, counted
 
 
-def _raw_rows(queryset: Any) -> Iterator[tuple[Any, ...]]:
-    """The rows of a values_list query straight from the cursor (no per-value converters:
-    `compute_rows` reads the times itself)."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(10_000):
-            yield from rows
-
-
-def recompute_providers(
-    provider_ids: Iterable[int],
+def _recompute(
+    signal_filter: str,
+    params: Sequence[Any],
+    provider_ids: Sequence[int],
+    scores: Q,
     *,
-    now: datetime | None = None,
-    excluded: set[tuple[int, int]] | None = None,
-) -> RecomputeReport:
-    """Rebuild every score row of these providers from their signals, in one transaction
-    holding their provider rows; rows left without counted signals get the prior."""
-    ids = sorted(set(provider_ids))
-    if not ids:
-        return RecomputeReport(0, 0, 0)
-    now = now or timezone.now()
-    if excluded is None:
-        excluded = excluded_pairs(ids)
+    now: datetime,
+    exclude_flagged: bool,
+) -> tuple[int, int]:
+    """One transaction: the providers' rows created if missing and locked (provider level,
+    in id order), then every row of theirs rebuilt from their signals in one statement,
+    then their rows left without signals put back to the prior. Returns (jobs counted,
+    rows written)."""
+    now_ts = now.timestamp()
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    sql = scoresql.recompute_sql(
+        vendor=connection.vendor,
+        provider_filter=signal_filter,
+        exclude_flagged=exclude_flagged,
+        half_life_seconds=half_life_seconds(),
+    )
     with transaction.atomic():
         ReputationScore.objects.bulk_create(
             [
                 ReputationScore(participant_id=pid, scope=Scope.PROVIDER, scope_key="")
-                for pid in ids
+                for pid in provider_ids
             ],
+            batch_size=1_000,
             ignore_conflicts=True,
         )
         list(
             ReputationScore.objects.select_for_update()
-            .filter(participant_id__in=ids, scope=Scope.PROVIDER, scope_key="")
+            .filter(participant_id__in=provider_ids, scope=Scope.PROVIDER, scope_key="")
             .order_by("participant_id")
             .values_list("pk", flat=True)
         )
-        rows_in = _raw_rows(
-            Signal.objects.filter(provider_id__in=ids).order_by().values_list(*_SIGNAL_COLUMNS)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [now_ts, *params, now_ts, stamp, stamp, stamp])
+            rows = cursor.rowcount
+        written = ReputationScore.objects.filter(scores)
+        jobs = (
+            written.filter(scope=Scope.PROVIDER, decay_ref=now_ts).aggregate(n=Sum("total_jobs"))[
+                "n"
+            ]
+            or 0
         )
-        computed, counted = compute_rows(rows_in, now=now, excluded=excluded)
-        rows = []
-        for (pid, scope, key), (evidence, service_type) in computed.items():
-            row = ReputationScore(participant_id=pid, scope=scope, scope_key=key)
-            _store(row, evidence, service_type, now)
-            row.updated_at = now
-            rows.append(row)
-        ReputationScore.objects.bulk_create(
-            rows,
-            batch_size=1_000,
-            update_conflicts=True,
-            unique_fields=["participant", "scope", "scope_key"],
-            update_fields=[*STORED_FIELDS, "updated_at"],
-        )
-        _reset_stale(ids, now)
-    return RecomputeReport(providers=len(ids), signals=counted, rows=len(rows))
+        _reset_stale(written, now, now_ts)
+    return int(jobs), rows
 
 
-def _reset_stale(provider_ids: Sequence[int], now: datetime) -> None:
-    """Rows of these providers the recompute did not write go back to the prior."""
-    prior = Evidence()
-    ReputationScore.objects.filter(participant_id__in=provider_ids).exclude(computed_at=now).update(
+def _reset_stale(rows: QuerySet[ReputationScore], now: datetime, now_ts: float) -> None:
+    """Rows the recompute did not write that still hold something go back to the prior
+    (their signals are now all between flagged parties)."""
+    has_history = Q(total_jobs__gt=0) | Q(decay_ref__gt=0)
+    rows.filter(has_history).exclude(decay_ref=now_ts).update(
         composite=scoring.DEFAULT_SCORE,
         quality=scoring.DEFAULT_SCORE,
         speed=scoring.DEFAULT_SCORE,
@@ -580,30 +589,59 @@ def _reset_stale(provider_ids: Sequence[int], now: datetime) -> None:
         confidence=0.0,
         total_jobs=0,
         completed_jobs=0,
-        evidence=prior.to_json(),
+        **dict.fromkeys(scoresql.ACCUMULATED, 0.0),
+        decay_ref=0.0,
         computed_at=now,
         updated_at=now,
     )
 
 
+def _any_active_flag() -> bool:
+    return SybilFlag.objects.filter(status__in=ACTIVE_FLAGS).exists()
+
+
+def recompute_providers(ids: Iterable[int], *, now: datetime | None = None) -> RecomputeReport:
+    """Rebuild every score row of these providers from their signals, in one transaction
+    holding their provider rows (after a flag moves)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return RecomputeReport(0, 0, 0)
+    placeholders = ", ".join(["%s"] * len(wanted))
+    jobs, rows = _recompute(
+        f"s.provider_id IN ({placeholders})",
+        wanted,
+        wanted,
+        Q(participant_id__in=wanted),
+        now=now or timezone.now(),
+        exclude_flagged=_any_active_flag(),
+    )
+    return RecomputeReport(providers=len(wanted), jobs=jobs, rows=rows)
+
+
 def recompute_all(*, now: datetime | None = None) -> RecomputeReport:
-    """Rebuild every provider's scores from the signals (every 30 minutes), a chunk of
-    providers per transaction."""
+    """Rebuild every provider's scores from the signals (every 30 minutes): a range of
+    `RECOMPUTE_CHUNK` providers per transaction and statement."""
     now = now or timezone.now()
-    excluded = excluded_pairs()
+    exclude_flagged = _any_active_flag()
     with_signals = set(Signal.objects.order_by().values_list("provider_id", flat=True).distinct())
     with_history = set(
-        ReputationScore.objects.filter(scope=Scope.PROVIDER, total_jobs__gt=0).values_list(
-            "participant_id", flat=True
-        )
+        ReputationScore.objects.filter(Q(total_jobs__gt=0) | Q(decay_ref__gt=0))
+        .order_by()
+        .values_list("participant_id", flat=True)
+        .distinct()
     )
     ids = sorted(with_signals | with_history)
-    providers = signals = rows = 0
+    jobs = rows = 0
     for start in range(0, len(ids), RECOMPUTE_CHUNK):
-        report = recompute_providers(
-            ids[start : start + RECOMPUTE_CHUNK], now=now, excluded=excluded
+        chunk = ids[start : start + RECOMPUTE_CHUNK]
+        chunk_jobs, chunk_rows = _recompute(
+            "s.provider_id BETWEEN %s AND %s",
+            [chunk[0], chunk[-1]],
+            chunk,
+            Q(participant_id__gte=chunk[0], participant_id__lte=chunk[-1]),
+            now=now,
+            exclude_flagged=exclude_flagged,
         )
-        providers += report.providers
-        signals += report.signals
-        rows += report.rows
-    return RecomputeReport(providers=providers, signals=signals, rows=rows)
+        jobs += chunk_jobs
+        rows += chunk_rows
+    return RecomputeReport(providers=len(ids), jobs=jobs, rows=rows)

@@ -35,6 +35,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from eth_utils import to_checksum_address
 
 from payments.models import Participant
 from reputation import hooks
@@ -326,18 +327,18 @@ def funding_transfers(
                 for block in range(start, head + 1, LOGS_BLOCK_CHUNK):
                     logs = w3.eth.get_logs(
                         {
-                            "address": deployment.usdc,
+                            "address": to_checksum_address(deployment.usdc),
                             "fromBlock": block,
                             "toBlock": min(block + LOGS_BLOCK_CHUNK - 1, head),
-                            "topics": [topic0, funders, funded],  # type: ignore[list-item]
+                            "topics": [topic0, funders, funded],
                         }
                     )
                     for log in logs:
                         sender = "0x" + bytes(log["topics"][1])[-20:].hex()
                         receiver = "0x" + bytes(log["topics"][2])[-20:].hex()
-                        pair = by_addresses.get((sender, receiver))
-                        if pair is not None:
-                            found[pair].append(
+                        funding_pair = by_addresses.get((sender, receiver))
+                        if funding_pair is not None:
+                            found[funding_pair].append(
                                 {
                                     "tx": "0x"
                                     + bytes(log["transactionHash"]).hex().removeprefix("0x"),

@@ -13,7 +13,7 @@ def recompute_reputation() -> str:
     report = recompute_all()
     return (
         f"{len(scan.flags)} new sybil flags; {report.providers} providers, "
-        f"{report.signals} signals, {report.rows} rows"
+        f"{report.jobs} jobs, {report.rows} rows"
     )
 
 

@@ -37,5 +37,30 @@ $PY manage.py qcluster &
 PIDS+=($!)
 $PY manage.py runserver "127.0.0.1:${PORT}" --noreload &
 PIDS+=($!)
-echo "the402 is serving on http://127.0.0.1:${PORT}  (catalog: /v1/services/catalog, docs: /docs)"
+# "serving" only once the port answers HTTP; nothing if the server died trying.
+if $PY - "$PORT" "${PIDS[-1]}" <<'EOF'
+import sys, time, urllib.error, urllib.request
+port, pid = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+        sys.exit(0)
+    except urllib.error.HTTPError:
+        sys.exit(0)  # it answers, if not happily (503: the database is not ready)
+    except OSError:
+        try:  # a dead server is a zombie until this script returns: read its state
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    sys.exit(1)
+        except FileNotFoundError:
+            sys.exit(1)
+        except OSError:
+            pass  # no /proc (macOS): rely on the deadline
+        time.sleep(0.2)
+sys.exit(1)
+EOF
+then
+    echo "the402 is serving on http://127.0.0.1:${PORT}  (catalog: /v1/services/catalog, docs: /docs, MCP: /mcp)"
+fi
 wait -n "${PIDS[@]}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -9,9 +10,9 @@ from typing import Any
 import factory
 from django.utils import timezone
 
-from marketplace.jobs import job_create, job_dispatch
+from marketplace.catalog.services import service_create
+from marketplace.deals.jobs import job_create, job_dispatch
 from marketplace.models import Job, PricingModel, Service, ServiceType
-from marketplace.services import service_create
 from payments.eip3009 import Authorization
 from payments.escrow import escrow_open_ledger
 from payments.ledger import WORLD, Posting, agent_account, ledger_record
@@ -43,7 +44,9 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
     type = Participant.Type.PROVIDER
 
     @classmethod
-    def _create(cls, model_class: type[Participant], *args: Any, **kwargs: Any) -> Participant:
+    def _create(
+        cls, model_class: builtins.type[Participant], *args: Any, **kwargs: Any
+    ) -> Participant:
         return participant_create(**kwargs)
 
 

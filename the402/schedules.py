@@ -54,6 +54,12 @@ SCHEDULES: list[dict[str, object]] = [
         "schedule_type": Schedule.MINUTES,
         "minutes": 30,
     },
+    {
+        "name": "referrals-scan",
+        "func": "referrals.tasks.scan_referral_rewards",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 30,
+    },
 ]
 
 
@@ -65,6 +71,7 @@ def install_schedules() -> list[str]:
         Q(func__startswith="payments.tasks.")
         | Q(func__startswith="marketplace.tasks.")
         | Q(func__startswith="reputation.tasks.")
+        | Q(func__startswith="referrals.tasks.")
     )
     Schedule.objects.filter(ours).exclude(name__in=names).delete()
     for spec in SCHEDULES:

@@ -7,14 +7,22 @@ devnet) and production (PostgreSQL, Redis broker, Base mainnet). Bad values stop
 from __future__ import annotations
 
 import base64
+import json
 import re
 import secrets
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from the402.lib.env import env_bool, env_choice, env_int, env_list, env_str
+
+# Django's generic classes (`admin.ModelAdmin[Participant]`) subscriptable at run time, as
+# the type checker reads them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -83,8 +91,26 @@ if PUBLIC_URL and not PUBLIC_URL.startswith(("http://", "https://")):
 # clients as base-sepolia so the official x402 clients pay it unchanged.
 NETWORK = env_choice("THE402_NETWORK", "devnet", ("devnet", "base-sepolia", "base"))
 PAY_TO = env_str("THE402_PAY_TO", "") or ""
-# JSON-RPC endpoint of the chain; on devnet, the local anvil on THE402_DEVNET_PORT.
+
+
+def _recorded_devnet_port(default: int) -> int:
+    """The port `manage.py devnet start` (hence `make run`) last ran anvil on, as recorded in
+    DATA_DIR/devnet/deployment.json: other commands find that chain without the caller
+    exporting THE402_DEVNET_PORT."""
+    try:
+        recorded = json.loads((DATA_DIR / "devnet" / "deployment.json").read_text("utf-8"))
+        port = urlsplit(str(recorded["rpc_url"])).port
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+    return port if port is not None and 0 < port < 65536 else default
+
+
+# JSON-RPC endpoint of the chain; on devnet, the local anvil on THE402_DEVNET_PORT (default:
+# the port the devnet last ran on, else 8545).
+_DEVNET_PORT_EXPORTED = bool(env_str("THE402_DEVNET_PORT"))
 DEVNET_PORT = env_int("THE402_DEVNET_PORT", 8545, minimum=1, maximum=65535)
+if not _DEVNET_PORT_EXPORTED:
+    DEVNET_PORT = _recorded_devnet_port(DEVNET_PORT)
 CHAIN_RPC_URL = env_str("CHAIN_RPC_URL") or (
     f"http://127.0.0.1:{DEVNET_PORT}" if NETWORK == "devnet" else ""
 )
@@ -142,6 +168,9 @@ DATA_API_TIMEOUT = env_int("THE402_DATA_API_TIMEOUT", 15, minimum=1, maximum=60)
 # looks at the trade of the last REPUTATION_SYBIL_WINDOW_DAYS.
 REPUTATION_HALF_LIFE_DAYS = env_int("THE402_REPUTATION_HALF_LIFE_DAYS", 90, minimum=1)
 REPUTATION_SYBIL_WINDOW_DAYS = env_int("THE402_REPUTATION_SYBIL_WINDOW_DAYS", 30, minimum=1)
+# Referrals: the programme's start (ISO 8601 date or time, UTC) begins the 90-day launch
+# bonus; empty: the deployment's first migration (referrals.program.program_start).
+REFERRAL_PROGRAM_START = env_str("THE402_REFERRAL_PROGRAM_START", "") or ""
 WEBHOOK_ALLOW_PRIVATE = env_bool("THE402_WEBHOOK_ALLOW_PRIVATE", default=False)
 
 INSTALLED_APPS = [
@@ -157,6 +186,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    # Dashboard accounts: email and password, Google (when configured), see "Web dashboard".
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
     "the402",
     "payments",
     "reputation",
@@ -166,14 +199,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on HTML pages: no inline scripts, nothing from other origins.
+    "the402.web.csp.ContentSecurityPolicyMiddleware",
     # Before anything that could read a body (CSRF reads forms): 413 by declared size.
     "the402.lib.bodylimit.BodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Django's own error pages (a 404 of an unknown route, DEBUG's HTML pages) become JSON
+    # for API paths and JSON-preferring clients.
+    "the402.lib.jsonerrors.JsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -197,7 +236,7 @@ TEMPLATES = [
 ]
 
 
-def _database() -> dict:
+def _database() -> dj_database_url.DBConfig:
     url = env_str("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'the402.sqlite3'}"
     try:
         config = dj_database_url.parse(url, conn_max_age=0)
@@ -249,6 +288,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from here after collectstatic
+# Our own stylesheet and scripts (the web dashboard); no CDN.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -273,7 +314,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "the402.lib.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "the402.schema.The402AutoSchema",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -289,6 +330,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # X-API-Key, X-BALANCE-AUTH, X-PAYMENT and PAYMENT-SIGNATURE, so /docs can send them.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "the402.schema.add_security_schemes",
+    ],
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     # Choice sets that share a field name get names of their own instead of a hash suffix.
     "ENUM_NAME_OVERRIDES": {
         "ParticipantTypeEnum": ["agent", "provider", "both"],
@@ -307,7 +354,12 @@ CORS_ALLOW_HEADERS = (
     "x-balance-auth",
     "x-payment",
 )
-CORS_EXPOSE_HEADERS = ("payment-required", "payment-response", "x-payment-response")
+CORS_EXPOSE_HEADERS = (
+    "payment-required",
+    "x-payment-required",
+    "payment-response",
+    "x-payment-response",
+)
 
 # --- Background work --------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
@@ -328,6 +380,7 @@ else:
 # --- Cache and rate limits --------------------------------------------------------------
 # One cache shared by every process, so a rate limit counts across all workers: Redis when
 # REDIS_URL is set, else a table in the database (created by the `the402` app's migration).
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -363,7 +416,69 @@ LOGGING = {
     "loggers": {"django.request": {"level": "ERROR"}},
 }
 
+# --- Web dashboard: accounts (django-allauth), mail, Sign-In with Ethereum ---------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PUBLIC_URL.startswith("https://") else "http"
+# Counted in the shared cache (so across every worker): failed log-ins per address and per
+# account, sign-ups, password-reset mails, confirmation mails.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "10/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "change_password": "5/m/user",
+    # Sign-In with Ethereum: nonces asked for and signatures presented (the402's own).
+    "siwe": "30/m/ip",
+}
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[the402] "
+# Google sign-in is offered only when both credentials are set.
+GOOGLE_CLIENT_ID = env_str("THE402_GOOGLE_CLIENT_ID") or ""
+GOOGLE_CLIENT_SECRET = env_str("THE402_GOOGLE_CLIENT_SECRET") or ""
+if GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET:
+    INSTALLED_APPS.append("allauth.socialaccount.providers.google")
+    SOCIALACCOUNT_PROVIDERS = {
+        "google": {
+            "APPS": [{"client_id": GOOGLE_CLIENT_ID, "secret": GOOGLE_CLIENT_SECRET, "key": ""}],
+            "SCOPE": ["profile", "email"],
+            "AUTH_PARAMS": {"access_type": "online"},
+        }
+    }
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never merge a Google login into an account by email
+
+# Mail (verification, password reset): SMTP when EMAIL_HOST is set, else printed to the log.
+EMAIL_HOST = env_str("EMAIL_HOST") or ""
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL") or "the402 <noreply@localhost>"
+
+if PUBLIC_URL:
+    CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=PUBLIC_URL.startswith("https://"))
+    # Off devnet, session and CSRF cookies only travel over HTTPS unless told otherwise.
+    SESSION_COOKIE_SECURE = env_bool(
+        "SECURE_COOKIES", default=PUBLIC_URL.startswith("https://") or NETWORK != "devnet"
+    )
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

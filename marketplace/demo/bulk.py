@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from marketplace.catalog.services import service_bulk_create
 from marketplace.models import PricingModel, Service, ServiceType
-from marketplace.services import service_bulk_create
 from payments.models import Participant
 from payments.wallets import normalize_address
 from reputation.models import ReputationScore

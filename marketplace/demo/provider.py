@@ -30,11 +30,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_q.tasks import async_task
 
+from marketplace.deals.jobs import job_update
+from marketplace.deals.threads import proposal_make
 from marketplace.demo.catalog import demo_catalog
-from marketplace.jobs import job_update
 from marketplace.models import Job, Service, Thread
-from marketplace.threads import proposal_make
-from marketplace.webhooks import verify
+from marketplace.notify.signing import verify
 from payments.services import webhook_secret
 from payments.wallets import normalize_address
 from the402.lib import money

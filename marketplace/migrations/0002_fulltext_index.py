@@ -6,7 +6,7 @@ from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from marketplace import search
+    from marketplace.catalog import search
 
     search.install(schema_editor.connection)
 

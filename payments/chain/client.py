@@ -15,18 +15,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ParamSpec, Protocol, TypeVar, cast
+from typing import Any, ParamSpec, Protocol, TypedDict, TypeVar, cast
 
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from eth_account import Account
+from eth_typing import HexStr
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3Exception, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
-from web3.types import TxParams, TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from payments.chain.devnet import ANVIL_DEV_KEYS, Deployment, devnet_dir, read_deployment
 from payments.networks import current_network
@@ -43,6 +44,13 @@ _ALREADY_KNOWN = ("already known", "already imported", "known transaction")
 
 P = ParamSpec("P")
 R = TypeVar("R", covariant=True)
+
+
+class Fees(TypedDict):
+    """EIP-1559 fee fields of a transaction, in wei."""
+
+    maxFeePerGas: Wei
+    maxPriorityFeePerGas: Wei
 
 
 class ChainError(Exception):
@@ -240,7 +248,7 @@ class Relayer:
                 signed = self._sign(fn, chain_id=chain_id, nonce=nonce, gas=gas, fees=fees)
                 tx_hash = signed.tx_hash
                 try:
-                    self.w3.eth.send_raw_transaction(signed.raw_tx)
+                    self.w3.eth.send_raw_transaction(HexStr(signed.raw_tx))
                 except Web3RPCError as exc:
                     message = _rpc_message(exc)
                     lowered = message.lower()
@@ -303,7 +311,7 @@ class Relayer:
         """
         tx_hash = Web3.keccak(hexstr=raw_tx).to_0x_hex()
         try:
-            self.w3.eth.send_raw_transaction(raw_tx)
+            self.w3.eth.send_raw_transaction(HexStr(raw_tx))
         except Web3RPCError as exc:
             message = _rpc_message(exc)
             lowered = message.lower()
@@ -352,14 +360,15 @@ class Relayer:
         chain_id: int,
         nonce: int,
         gas: int,
-        fees: dict[str, int],
+        fees: Fees,
     ) -> SignedCall:
         params: TxParams = {
             "from": self.address,
             "chainId": chain_id,
-            "nonce": nonce,
+            "nonce": Nonce(nonce),
             "gas": gas,
-            **fees,
+            "maxFeePerGas": fees["maxFeePerGas"],
+            "maxPriorityFeePerGas": fees["maxPriorityFeePerGas"],
         }
         tx = fn.build_transaction(params)
         signed = self._account.sign_transaction(cast("dict[str, Any]", tx))
@@ -395,7 +404,7 @@ class Relayer:
             raise ChainError(_rpc_message(exc)) from None
         return estimate * (100 + GAS_MARGIN_PERCENT) // 100
 
-    def _fees(self) -> dict[str, int]:
+    def _fees(self) -> Fees:
         """EIP-1559 fees: room for the base fee to double, plus the node's suggested tip."""
         block = self.w3.eth.get_block("latest")
         base_fee = int(block.get("baseFeePerGas", 0) or 0)
@@ -403,7 +412,7 @@ class Relayer:
             tip = int(self.w3.eth.max_priority_fee)
         except (Web3Exception, requests.RequestException):
             tip = FALLBACK_PRIORITY_FEE
-        return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
+        return {"maxFeePerGas": Wei(2 * base_fee + tip), "maxPriorityFeePerGas": Wei(tip)}
 
 
 @_process_cache

@@ -1,10 +1,11 @@
 """The local chain behind ``make run`` and the test suite: anvil plus our two contracts.
 
-Devnet is anvil with Base Sepolia's chain id (84532), so the official x402 clients pay it
-unchanged. ``ensure_devnet`` runs anvil as a detached background process with a state file,
-because a marketplace restart must not forget the payments its database refers to: the
-contract addresses in ``deployment.json`` and the balances behind them have to survive
-``make run`` being stopped and started again. anvil dumps its state on SIGTERM and every
+Devnet is anvil with Base Sepolia's chain id (84532) and its test USDC at Base Sepolia's USDC
+address, so the official x402 clients pay it with their default settings. ``ensure_devnet``
+runs anvil as a detached background process with a state file, because a marketplace
+restart must not forget the payments its database refers to: the contract addresses in
+``deployment.json`` and the balances behind them have to survive ``make run`` being stopped
+and started again. anvil dumps its state on SIGTERM and every
 ``STATE_INTERVAL_SECONDS``, so even a ``kill -9`` loses at most that many seconds.
 
 This module does not touch Django settings: the contract tests and the ``devnet`` management
@@ -33,6 +34,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from payments.contracts import load_artifact
 
@@ -44,6 +46,9 @@ ANVIL_START_TIMEOUT = 20.0
 ANVIL_STOP_TIMEOUT = 15.0
 STATE_INTERVAL_SECONDS = 5
 RECEIPT_TIMEOUT = 30.0
+# Base Sepolia's USDC: the devnet's TestUSDC lives at the same address (same EIP-712 domain,
+# 6 decimals), so the official x402 clients' default asset table pays it as is.
+CANONICAL_USDC = "0x036CbD53842c5426634e7929541eC2318f3dCF7e"
 
 # anvil's pre-funded accounts 0..9, derived from its default mnemonic
 # "test test test test test test test test test test test junk" (m/44'/60'/0'/0/i).
@@ -323,15 +328,46 @@ def _wait_until_ready(proc: subprocess.Popen[bytes], port: int, chain_id: int) -
 
 
 def deploy_contracts(w3: Web3, owner_key: str, treasury: str) -> tuple[str, str]:
-    """Deploy TestUSDC and The402Escrow(token, operator=owner, treasury); return addresses.
+    """Deploy TestUSDC (moved to ``CANONICAL_USDC``) and The402Escrow(token, operator=owner,
+    treasury); return their addresses. Needs anvil (``anvil_setCode``).
 
     Transactions are signed locally (not ``eth_sendTransaction`` from an unlocked account)
     so the same code would work against any node.
     """
     owner = Account.from_key(owner_key)
-    usdc = _deploy(w3, owner, "TestUSDC")
+    deployed = _deploy(w3, owner, "TestUSDC")
+    usdc = _move_usdc_to_canonical_address(w3, deployed, owner.address)
     escrow = _deploy(w3, owner, "The402Escrow", usdc, owner.address, to_checksum_address(treasury))
     return usdc, escrow
+
+
+def _anvil(w3: Web3, method: str, *params: Any) -> None:
+    response = w3.provider.make_request(RPCEndpoint(method), list(params))
+    if "error" in response:
+        raise DevnetError(f"{method} failed: {response['error']}")
+
+
+def _move_usdc_to_canonical_address(w3: Web3, deployed: str, owner: str) -> str:
+    """Put the TestUSDC deployed at ``deployed`` at Base Sepolia's USDC address instead.
+
+    The official x402 clients pay only the assets of their default table without
+    configuration, and for Base Sepolia (our chain id) that is USDC at ``CANONICAL_USDC``
+    under the domain {name "USDC", version "2"}. TestUSDC's domain separator is computed
+    from ``address(this)`` and ``block.chainid`` at call time, and it has no immutables, so
+    its runtime code works at any address; the constructor's only write is ``owner`` (slot
+    0), copied here. The deployed copy is cleared so the devnet has one USDC.
+    """
+    code = w3.eth.get_code(to_checksum_address(deployed))
+    _anvil(w3, "anvil_setCode", CANONICAL_USDC, "0x" + bytes(code).hex())
+    slot = "0x" + "00" * 32
+    _anvil(w3, "anvil_setStorageAt", CANONICAL_USDC, slot, "0x" + "00" * 12 + owner[2:].lower())
+    _anvil(w3, "anvil_setCode", deployed, "0x")
+    token = w3.eth.contract(
+        address=to_checksum_address(CANONICAL_USDC), abi=load_artifact("TestUSDC")["abi"]
+    )
+    if token.functions.owner().call() != owner:
+        raise DevnetError(f"TestUSDC at {CANONICAL_USDC} does not know its owner {owner}")
+    return CANONICAL_USDC
 
 
 def deploy_escrow(w3: Web3, owner_key: str, *, token: str, treasury: str) -> str:
@@ -437,7 +473,8 @@ def ensure_devnet(*, data_dir: Path, port: int) -> Deployment:
             )
 
         w3 = _probe_web3(url)
-        if recorded is not None and current_sources and _has_contracts(w3, recorded):
+        canonical = recorded is not None and recorded.usdc == CANONICAL_USDC
+        if recorded is not None and current_sources and canonical and _has_contracts(w3, recorded):
             deployment = replace(recorded, rpc_url=url)
             if deployment != recorded:  # the port changed: the state does not care
                 _write_deployment(directory, deployment)
@@ -452,7 +489,13 @@ def ensure_devnet(*, data_dir: Path, port: int) -> Deployment:
                 "THE402_DEVNET_PORT"
             )
         if recorded is not None:
-            why = "contract sources changed" if not current_sources else "state lost"
+            why = (
+                "contract sources changed"
+                if not current_sources
+                else "USDC not at its canonical address"
+                if not canonical
+                else "state lost"
+            )
             logger.warning(
                 "devnet: not reusing the contracts of %s (%s); deploying anew",
                 directory / "deployment.json",

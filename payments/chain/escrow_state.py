@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
+
+from eth_utils import to_checksum_address
+from web3.contract import Contract
 
 from payments.chain.client import current_deployment, get_web3
 from payments.contracts import load_artifact
@@ -10,13 +13,24 @@ from payments.contracts import load_artifact
 STATES = ("None", "Held", "Released", "Refunded", "Split", "Reclaimed")
 
 
-def _contract() -> Any:
+class EscrowRecord(TypedDict):
+    payer: str
+    payee: str
+    amount: int
+    fee: int
+    expiry: int
+    state: str  # one of STATES
+
+
+def _contract() -> Contract:
     deployment = current_deployment()
     w3 = get_web3(deployment.rpc_url)
-    return w3.eth.contract(address=deployment.escrow, abi=load_artifact("The402Escrow")["abi"])
+    return w3.eth.contract(
+        address=to_checksum_address(deployment.escrow), abi=load_artifact("The402Escrow")["abi"]
+    )
 
 
-def escrow_record(chain_id: str) -> dict[str, Any]:
+def escrow_record(chain_id: str) -> EscrowRecord:
     """The on-chain record of an escrow: payer, payee, amount, fee, expiry and state name."""
     payer, payee, amount, fee, expiry, state = (
         _contract().functions.escrows(bytes.fromhex(chain_id.removeprefix("0x"))).call()

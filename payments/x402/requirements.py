@@ -18,6 +18,7 @@ from payments.networks import Network
 
 from .encoding import encode_json
 from .errors import INVALID_PAYMENT_REQUIREMENTS, UNSUPPORTED_SCHEME, X402Error
+from .examples import NO_EXAMPLE, example_for
 
 SCHEME = "exact"
 QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
@@ -71,13 +72,9 @@ class PaymentOption:
         )
 
     def v1_requirements(self) -> dict[str, Any]:
-        """PaymentRequirementsV1.
-
-        `outputSchema` is omitted rather than null when there is no discovery data: the legacy
-        npm client's zod schema declares it `.optional()`, which rejects null and would make
-        the whole 402 unparseable for those clients.
-        """
-        requirements: dict[str, Any] = {
+        """PaymentRequirementsV1, with the v1 discovery carrier `outputSchema` (never null:
+        the legacy npm client's zod schema declares it `.optional()`, which rejects null)."""
+        return {
             "scheme": SCHEME,
             "network": self.network.x402_name,
             "maxAmountRequired": str(self.amount),
@@ -87,11 +84,9 @@ class PaymentOption:
             "payTo": self.pay_to,
             "maxTimeoutSeconds": self.max_timeout_seconds,
             "asset": self.asset,
+            "outputSchema": self._v1_output_schema(),
             "extra": self._extra(),
         }
-        if self.input_schema is not None:
-            requirements["outputSchema"] = self._v1_output_schema(self.input_schema)
-        return requirements
 
     def v2_requirements(self) -> dict[str, Any]:
         """PaymentRequirementsV2 (resource metadata lives in the enclosing PaymentRequired)."""
@@ -105,19 +100,23 @@ class PaymentOption:
             "extra": self._extra(),
         }
 
-    def bazaar_extension(self) -> dict[str, Any] | None:
-        """The v2 `bazaar` discovery extension ({info, schema}), or None without an input schema.
+    def bazaar_extension(self) -> dict[str, Any]:
+        """The v2 `bazaar` discovery extension: `{info, schema}`, `info` valid under `schema`.
 
-        We know the input *schema* but have no example input, so `info.input` carries no
-        `body`/`queryParams` and the schema does not require them: facilitators validate `info`
-        against `schema`, and an empty example would fail a schema with required fields.
+        `info.input` names the method and carries an example body (POST/PUT/PATCH) or example
+        query parameters (GET/HEAD/DELETE) derived from `input_schema`, which `schema` uses to
+        describe it; `info.output` carries an example of `output_schema`. An example that
+        cannot be derived is left out, and `schema` then does not require it.
         """
-        if self.input_schema is None:
-            return None
-        info: dict[str, Any] = {"input": self._bazaar_input()}
-        properties: dict[str, Any] = {"input": self._bazaar_input_schema(self.input_schema)}
+        input_info, input_schema = self._bazaar_input()
+        info: dict[str, Any] = {"input": input_info}
+        properties: dict[str, Any] = {"input": input_schema}
         if self.output_schema is not None:
-            info["output"] = {"type": "json"}
+            output: dict[str, Any] = {"type": "json"}
+            example = example_for(self.output_schema)
+            if example is not NO_EXAMPLE:
+                output["example"] = example
+            info["output"] = output
             properties["output"] = {
                 "type": "object",
                 "properties": {"type": {"type": "string"}, "example": self.output_schema},
@@ -134,40 +133,49 @@ class PaymentOption:
     def _extra(self) -> dict[str, str]:
         return {"name": self.asset_name, "version": self.asset_version}
 
-    def _bazaar_input(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {"type": "http", "method": self.method}
-        if self.method in BODY_METHODS:
-            fields["bodyType"] = "json"
-        return fields
-
-    def _bazaar_input_schema(self, input_schema: dict[str, Any]) -> dict[str, Any]:
+    def _bazaar_input(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`info.input` and the JSON Schema of it."""
+        described = self.input_schema if self.input_schema is not None else {"type": "object"}
+        example = example_for(described)
+        info: dict[str, Any] = {"type": "http", "method": self.method}
         properties: dict[str, Any] = {
             "type": {"type": "string", "const": "http"},
             "method": {"type": "string", "enum": [self.method]},
         }
         required = ["type", "method"]
         if self.method in BODY_METHODS:
+            info["bodyType"] = "json"
             properties["bodyType"] = {"type": "string", "enum": ["json"]}
-            properties["body"] = input_schema
+            properties["body"] = described
             required.append("bodyType")
+            if example is not NO_EXAMPLE:
+                info["body"] = example
+                required.append("body")
         else:
-            properties["queryParams"] = {"type": "object", **input_schema}
-        return {
+            properties["queryParams"] = {"type": "object", **described}
+            if example is not NO_EXAMPLE and example:
+                info["queryParams"] = example
+        schema = {
             "type": "object",
             "properties": properties,
             "required": required,
             "additionalProperties": False,
         }
+        return info, schema
 
-    def _v1_output_schema(self, input_schema: dict[str, Any]) -> dict[str, Any]:
-        """The unofficial v1 bazaar carrier: `{input: {type, method, discoverable, …}, output}`."""
+    def _v1_output_schema(self) -> dict[str, Any]:
+        """The v1 bazaar carrier: `{input: {type, method, discoverable, …}, output}`."""
+        described = self.input_schema if self.input_schema is not None else {}
         v1_input: dict[str, Any] = {"type": "http", "method": self.method, "discoverable": True}
         if self.method in BODY_METHODS:
             v1_input["bodyType"] = "json"
-            v1_input["bodyFields"] = input_schema
+            v1_input["bodyFields"] = described
         else:
-            v1_input["queryParams"] = input_schema
-        return {"input": v1_input, "output": self.output_schema}
+            v1_input["queryParams"] = described
+        carrier: dict[str, Any] = {"input": v1_input}
+        if self.output_schema is not None:
+            carrier["output"] = self.output_schema
+        return carrier
 
 
 def payment_required_body(options: list[PaymentOption], error: str) -> dict[str, Any]:
@@ -198,9 +206,7 @@ def payment_required_header(options: list[PaymentOption], error: str) -> str:
         },
         "accepts": [option.v2_requirements() for option in options],
     }
-    bazaar = first.bazaar_extension()
-    if bazaar is not None:
-        payment_required["extensions"] = {"bazaar": bazaar}
+    payment_required["extensions"] = {"bazaar": first.bazaar_extension()}
     return encode_json(payment_required)
 
 

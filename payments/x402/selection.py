@@ -64,7 +64,7 @@ def _pick_v2(accepted: dict[str, Any], candidates: list[PaymentOption]) -> Payme
 def _accepted_matches(accepted: dict[str, Any], offered: dict[str, Any]) -> bool:
     """Amount and timeout compare exactly, addresses case-insensitively, extra by domain."""
     extra = accepted.get("extra", {})
-    return (
+    return bool(
         accepted["amount"] == offered["amount"]
         and accepted["payTo"].lower() == offered["payTo"].lower()
         and accepted["maxTimeoutSeconds"] == offered["maxTimeoutSeconds"]

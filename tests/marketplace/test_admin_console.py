@@ -14,9 +14,9 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.utils import timezone
 
-from marketplace.jobs import job_create, job_dispatch, job_dispute, job_update
+from marketplace.deals.jobs import job_create, job_dispatch, job_dispute, job_update
+from marketplace.deals.threads import message_post, thread_for_purchase
 from marketplace.models import Job, JobTransition, ServiceType, Thread, ThreadMessage
-from marketplace.threads import message_post, thread_for_purchase
 from payments.escrow import escrow_account, escrow_open_ledger
 from payments.ledger import agent_account, balance_of
 from payments.models import Escrow, LedgerTransaction, Participant

@@ -12,22 +12,18 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from marketplace.catalog.schemas import schema_error
 from marketplace.demo.catalog import demo_catalog
 from marketplace.demo.provider import deliverables_for, sample
 from marketplace.models import Job, Service, ServiceType, Thread
-from marketplace.schemas import schema_error
 from payments.ledger import (
-    WORLD,
-    Posting,
-    agent_account,
     balance_of,
-    ledger_record,
     provider_account,
 )
 from payments.ledger_check import ledger_problems
 from payments.models import Participant
 from payments.services import api_key_issue
-from tests.factories import ParticipantFactory
+from tests.factories import ParticipantFactory, deposit
 
 ONE = 1_000_000
 
@@ -64,11 +60,7 @@ def demo(live_server: Any, settings: Any) -> str:
 
 def buyer_key() -> tuple[Participant, str]:
     buyer = ParticipantFactory(type=Participant.Type.AGENT)
-    ledger_record(
-        kind="deposit",
-        idempotency_key=f"dep-{buyer.public_id}",
-        postings=[Posting(WORLD, agent_account(buyer), 500 * ONE)],
-    )
+    deposit(buyer, 500 * ONE)
     return buyer, api_key_issue(participant=buyer)
 
 

@@ -11,10 +11,9 @@ import pytest
 from django.test import Client
 
 from marketplace.models import PricingModel, ServiceType, ThreadMessage
-from payments.ledger import WORLD, Posting, agent_account, ledger_record
 from payments.models import Participant
 from payments.services import api_key_issue, participant_update
-from tests.factories import ParticipantFactory, ServiceFactory
+from tests.factories import ParticipantFactory, ServiceFactory, deposit
 from tests.provider_server import Provider
 
 pytestmark = pytest.mark.django_db
@@ -80,11 +79,7 @@ def test_thread_messages_with_an_api_key_are_refused_past_the_limit(api: Client)
         price_max_micros=100_000_000,
     )
     buyer = ParticipantFactory(type=Participant.Type.AGENT)
-    ledger_record(
-        kind="deposit",
-        idempotency_key=f"dep-{buyer.public_id}",
-        postings=[Posting(WORLD, agent_account(buyer), 10_000_000)],
-    )
+    deposit(buyer, 10_000_000)
     key = api_key_issue(participant=buyer)
     opened = api.post(
         f"/v1/services/{service.public_id}/inquire",

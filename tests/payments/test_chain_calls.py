@@ -456,6 +456,7 @@ def reorg_issues() -> list[ReconciliationIssue]:
     return [issue for issue in reconcile() if issue.kind == "chain_call_reorged"]
 
 
+@pytest.mark.slow
 def test_reconcile_sends_a_call_a_reorganisation_took_back_again(
     chain: Deployment, reorganised: tuple[ChainCall, Kind, str]
 ) -> None:
@@ -472,6 +473,7 @@ def test_reconcile_sends_a_call_a_reorganisation_took_back_again(
     assert issue.resolved_by == ReconciliationIssue.ResolvedBy.RECONCILE
 
 
+@pytest.mark.slow
 def test_a_call_mined_again_in_another_block_is_followed_there(
     w3: Web3, reorganised: tuple[ChainCall, Kind, str]
 ) -> None:
@@ -483,6 +485,7 @@ def test_a_call_mined_again_in_another_block_is_followed_there(
     assert call.block_number == w3.eth.block_number
 
 
+@pytest.mark.slow
 def test_a_call_whose_nonce_a_reorganisation_gave_to_another_is_left_to_an_operator(
     chain: Deployment, w3: Web3, reorganised: tuple[ChainCall, Kind, str]
 ) -> None:
@@ -496,6 +499,7 @@ def test_a_call_whose_nonce_a_reorganisation_gave_to_another_is_left_to_an_opera
     assert reorg_issues() == [issue]  # still found: it stays open
 
 
+@pytest.mark.slow
 def test_a_call_that_reverts_when_mined_again_is_left_to_an_operator(
     w3: Web3, reorganised: tuple[ChainCall, Kind, str], empty_the_relayer: Callable[[], None]
 ) -> None:
@@ -696,6 +700,7 @@ def test_retrying_a_failed_call_nothing_compensated_sends_it_again(chain: Deploy
         _HANDLERS.pop(name)
 
 
+@pytest.mark.slow
 def test_reconcile_says_a_call_sent_again_needs_nothing_done(
     reorganised: tuple[ChainCall, Kind, str],
 ) -> None:
@@ -703,6 +708,7 @@ def test_reconcile_says_a_call_sent_again_needs_nothing_done(
     assert issue.action.startswith("Nothing to do if a later run resolves this")
 
 
+@pytest.mark.slow
 def test_a_call_the_node_refuses_to_send_again_is_left_to_an_operator(
     w3: Web3, reorganised: tuple[ChainCall, Kind, str]
 ) -> None:

@@ -34,7 +34,7 @@ from payments.chain.client import Deployment
 from payments.chain.usdc import balance_of
 from tests.payments.x402_client import payment_header
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 PRICE = 5_000  # GET /v1/reputation/:wallet, $0.005

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from web3 import Web3
 
-from payments import escrow as escrows
+from payments import hooks
 from payments import reconcile as reconciliation
 from payments.chain.client import relayer
 from payments.chain.escrow_state import escrow_record, unallocated
@@ -1195,12 +1195,11 @@ def test_a_stuck_move_lists_only_the_calls_still_open(paid_escrow: Callable[...,
 def test_a_failed_escrows_money_waiting_for_its_dispute_is_flagged_with_its_way_out(
     refused_escrow: Callable[..., Escrow],
     django_capture_on_commit_callbacks: Any,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=False):
         escrow = refused_escrow()
-    monkeypatch.setattr(escrows, "failed_escrow_handler", lambda escrow: None)  # disputed
-    issues = {i.kind: i for i in reconcile(now=timezone.now() + LATER)}
+    with hooks.escrow_failed.installed(lambda escrow: None):  # disputed
+        issues = {i.kind: i for i in reconcile(now=timezone.now() + LATER)}
     issue = issues["escrow_ledger_mismatch"]
     assert issue.subject == escrow.public_id
     assert issue.action.startswith("Its funding failed after the work had started")

@@ -1,7 +1,10 @@
 """The official x402 clients pay our server end to end over real HTTP, on anvil.
 
-PyPI `x402` 2.25 (v2 through PAYMENT-REQUIRED, and v1 from the JSON body) and the npm `x402`
-1.2 `createPaymentHeader` flow of the seeds' quickstart each pay a registration and a deposit.
+PyPI `x402` 2.25 (v2 through PAYMENT-REQUIRED, and v1 from the JSON body), npm `@x402/fetch`
+with `@x402/evm` 2.27 and the npm `x402` 1.2 `createPaymentHeader` flow of the seeds'
+quickstart each pay a registration and a deposit, all with their default settings: the
+devnet's USDC sits at Base Sepolia's USDC address, which their default asset tables know,
+and every payment stays under their default $1 cap.
 """
 
 from __future__ import annotations
@@ -26,21 +29,18 @@ from payments.models import Participant
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
-NODE_SCRIPT = Path(__file__).with_name("interop") / "pay_v1.mjs"
+INTEROP = Path(__file__).with_name("interop")
 
 
-def official_client(account: Any, usdc: str) -> x402HTTPClientSync:
-    client = register_exact_evm_client(x402ClientSync(), account)
-    # Official clients pay only assets they know; the devnet USDC is ours, so allow it.
-    allowed = [{"network": name, "asset": usdc} for name in ("eip155:84532", "base-sepolia")]
-    client.set_spend_controls({"allowed_assets": allowed})
-    return x402HTTPClientSync(client)
+def official_client(account: Any) -> x402HTTPClientSync:
+    """The PyPI client as its README sets it up: no spend controls, no allowed assets."""
+    return x402HTTPClientSync(register_exact_evm_client(x402ClientSync(), account))
 
 
 def pay_with_python_client(
-    url: str, body: dict, account: Any, usdc: str, *, version: int
+    url: str, body: dict, account: Any, *, version: int
 ) -> requests.Response:
-    http = official_client(account, usdc)
+    http = official_client(account)
     first = requests.post(url, json=body, timeout=30)
     assert first.status_code == 402
     headers = dict(first.headers)
@@ -59,29 +59,28 @@ def test_the_official_python_client_registers_and_deposits(
 ) -> None:
     payer = funded_payer(5_000_000)
     register = pay_with_python_client(
-        f"{live_server.url}/v1/register", {"name": "Py agent"}, payer, chain.usdc, version=version
+        f"{live_server.url}/v1/register", {"name": "Py agent"}, payer, version=version
     )
     assert register.status_code == 201, register.text
-    assert (
-        official_client(payer, chain.usdc).get_payment_settle_response(register.headers.get).success
-    )
+    assert official_client(payer).get_payment_settle_response(register.headers.get).success
     deposit = pay_with_python_client(
-        f"{live_server.url}/v1/balance/deposit?amount=1.25", {}, payer, chain.usdc, version=version
+        f"{live_server.url}/v1/balance/deposit?amount=0.50", {}, payer, version=version
     )
     assert deposit.status_code == 201, deposit.text
-    assert balance_of(token=chain.usdc, address=payer.address) == 5_000_000 - 10_000 - 1_250_000
+    assert balance_of(token=chain.usdc, address=payer.address) == 5_000_000 - 10_000 - 500_000
     balance = requests.get(
         f"{live_server.url}/v1/balance",
         headers={"X-API-Key": register.json()["api_key"]},
         timeout=30,
     ).json()
-    assert balance["balance_usd"] == 1.25
+    assert balance["balance_usd"] == 0.5
     assert ledger_problems() == []
 
 
-def run_npm_client(url: str, key: str, body: dict) -> dict:
+def run_npm_client(script: str, url: str, key: str, body: dict) -> dict:
+    """Run one of our node scripts; its packages come from interop/package.json."""
     result = subprocess.run(  # noqa: S603 - our own script with fixed arguments
-        [shutil.which("node") or "node", str(NODE_SCRIPT), url, key, json.dumps(body)],
+        [shutil.which("node") or "node", str(INTEROP / script), url, key, json.dumps(body)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -97,12 +96,35 @@ def test_the_npm_x402_quickstart_flow_registers_and_deposits(
 ) -> None:
     payer = funded_payer(5_000_000)
     key = "0x" + bytes(payer.key).hex()
-    register = run_npm_client(f"{live_server.url}/v1/register", key, {"name": "Node agent"})
+    register = run_npm_client(
+        "pay_v1.mjs", f"{live_server.url}/v1/register", key, {"name": "Node agent"}
+    )
     assert register["status"] == 201, register
     assert register["body"]["api_key"].startswith("sk_")
     assert register["receipt"]
-    deposit = run_npm_client(f"{live_server.url}/v1/balance/deposit?amount=2", key, {})
+    deposit = run_npm_client(
+        "pay_v1.mjs", f"{live_server.url}/v1/balance/deposit?amount=2", key, {}
+    )
     assert deposit["status"] == 201, deposit
     assert Participant.objects.get(wallet=payer.address).registered_at is not None
     assert balance_of(token=chain.usdc, address=payer.address) == 5_000_000 - 10_000 - 2_000_000
+    assert ledger_problems() == []
+
+
+def test_the_npm_x402_fetch_v2_client_registers_and_deposits_with_default_settings(
+    live_server: Any, chain: Any, funded_payer: Callable[..., Any]
+) -> None:
+    payer = funded_payer(5_000_000)
+    key = "0x" + bytes(payer.key).hex()
+    register = run_npm_client(
+        "pay_v2.mjs", f"{live_server.url}/v1/register", key, {"name": "Fetch agent"}
+    )
+    assert register["status"] == 201, register
+    assert register["receipt"]["success"] is True
+    deposit = run_npm_client(
+        "pay_v2.mjs", f"{live_server.url}/v1/balance/deposit?amount=0.50", key, {}
+    )
+    assert deposit["status"] == 201, deposit
+    assert deposit["body"]["balance_usd"] == 0.5
+    assert balance_of(token=chain.usdc, address=payer.address) == 5_000_000 - 10_000 - 500_000
     assert ledger_problems() == []

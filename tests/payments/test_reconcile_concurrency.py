@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_q.conf import Conf
 
 from payments import escrow as escrows
+from payments import hooks
 from payments.chain.escrow_state import unallocated
 from payments.chain.usdc import balance_of as chain_balance
 from payments.chain_calls import chain_calls_run_due
@@ -116,10 +117,8 @@ def test_reconcile_settling_a_failed_escrow_racing_an_operators_release_moves_it
     escrow = open_escrow(payment, expires_in=timedelta(hours=1))
     w3.provider.make_request("evm_increaseTime", [2 * 3600])  # `fund` is mined after expiry
     w3.provider.make_request("evm_mine", [])
-    handler = escrows.failed_escrow_handler
-    monkeypatch.setattr(escrows, "failed_escrow_handler", lambda escrow: None)  # stopped
-    chain_calls_run_due(budget_seconds=20)
-    monkeypatch.setattr(escrows, "failed_escrow_handler", handler)
+    with hooks.escrow_failed.installed(lambda escrow: None):  # stopped
+        chain_calls_run_due(budget_seconds=20)
     escrow.refresh_from_db()
     assert (escrow.status, ledger_balance(f"escrow:{escrow.public_id}")) == ("failed", escrow.total)
 

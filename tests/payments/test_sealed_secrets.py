@@ -10,7 +10,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from django.db import connection, transaction
 
-from marketplace import threads
+from marketplace.deals import threads
 from marketplace.models import Thread, ThreadMessage
 from payments import crypto
 from payments.models import DataKey, Participant

@@ -52,8 +52,16 @@ def test_v1_requirements_carry_legacy_network_and_max_amount() -> None:
     assert requirements["extra"] == {"name": "USDC", "version": "2"}
 
 
-def test_v1_requirements_omit_output_schema_without_discovery() -> None:
-    assert "outputSchema" not in sample_option().v1_requirements()
+def test_v1_requirements_carry_output_schema_without_an_input_schema() -> None:
+    assert sample_option().v1_requirements()["outputSchema"] == {
+        "input": {
+            "type": "http",
+            "method": "POST",
+            "discoverable": True,
+            "bodyType": "json",
+            "bodyFields": {},
+        }
+    }
 
 
 def test_v1_output_schema_marks_input_discoverable() -> None:
@@ -130,7 +138,9 @@ def test_payment_required_header_is_base64_v2() -> None:
         "mimeType": "application/json",
     }
     assert decoded["accepts"] == [sample_option().v2_requirements()]
-    assert "extensions" not in decoded
+    assert decoded["extensions"]["bazaar"]["info"] == {
+        "input": {"type": "http", "method": "POST", "bodyType": "json", "body": {}}
+    }
 
 
 def test_payment_required_header_declares_bazaar_with_input_schema() -> None:
@@ -139,7 +149,12 @@ def test_payment_required_header_declares_bazaar_with_input_schema() -> None:
     decoded = unb64(payment_required_header([option], "Payment required"))
 
     bazaar = decoded["extensions"]["bazaar"]
-    assert bazaar["info"]["input"] == {"type": "http", "method": "POST", "bodyType": "json"}
+    assert bazaar["info"]["input"] == {
+        "type": "http",
+        "method": "POST",
+        "bodyType": "json",
+        "body": {"text": "example"},
+    }
     assert bazaar["schema"]["properties"]["input"]["properties"]["body"] == ECHO_SCHEMA
 
 

@@ -145,7 +145,8 @@ def test_official_schema_accepts_our_v2_payment_required() -> None:
     assert parsed.accepts[0].extra == {"name": "USDC", "version": "2"}
     assert parsed.resource is not None
     assert parsed.resource.url == "https://the402.example/api/services/echo"
-    assert parsed.extensions is None
+    assert parsed.extensions is not None
+    assert validate_discovery_extension(parsed.extensions["bazaar"]).valid
 
 
 def test_official_schema_accepts_our_v1_body() -> None:

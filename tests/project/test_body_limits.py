@@ -20,8 +20,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from marketplace.deals.threads import ATTACHMENT_MAX_BYTES, thread_open
 from marketplace.models import Job, ThreadMessage
-from marketplace.threads import ATTACHMENT_MAX_BYTES, thread_open
 from payments.models import IdempotencyRecord, Participant, X402Payment
 from payments.services import api_key_issue
 from tests.factories import ParticipantFactory, ServiceFactory, deposit

@@ -28,9 +28,11 @@ MONEY_MODULES = [
         for path in (ROOT / "payments/x402").glob("*.py")
         if path.name != "bench.py"  # measures verifications per second
     ),
-    "marketplace/commerce.py",
-    "marketplace/jobs.py",
-    "marketplace/threads.py",
+    "marketplace/deals/purchases.py",
+    "marketplace/deals/agreements.py",
+    "marketplace/deals/escrows.py",
+    "marketplace/deals/jobs.py",
+    "marketplace/deals/threads.py",
 ]
 
 

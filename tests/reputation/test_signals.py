@@ -10,9 +10,15 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from marketplace.jobs import job_cancel, job_dispute, job_resolve_dispute, job_update, job_verify
+from marketplace.deals.jobs import (
+    job_cancel,
+    job_dispute,
+    job_resolve_dispute,
+    job_update,
+    job_verify,
+)
+from marketplace.deals.threads import message_post, thread_open
 from marketplace.models import Job, ServiceType
-from marketplace.threads import message_post, thread_open
 from payments.models import Participant
 from reputation import scoring
 from reputation.models import ReputationScore, Signal

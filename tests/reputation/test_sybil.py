@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from eth_account.signers.local import LocalAccount
 
-from marketplace.jobs import job_update
+from marketplace.deals.jobs import job_update
 from marketplace.models import Job, ServiceType
 from payments.chain.usdc import settle_transfer_with_authorization
 from payments.models import Participant

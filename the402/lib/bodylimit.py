@@ -108,8 +108,9 @@ def _read_chunked(request: HttpRequest, limit: int) -> HttpResponse | None:
     spool.seek(0)
     # The body now has a known length: Django and DRF read it as if it had been declared.
     request.META["CONTENT_LENGTH"] = str(size)
-    request._stream = LimitedStream(spool, size)  # type: ignore[attr-defined]
-    request._body_spool = spool  # type: ignore[attr-defined] - closed with the request
+    # The stubs want a BytesIO and a BinaryIO; LimitedStream reads any binary file.
+    request._stream = LimitedStream(spool, size)  # type: ignore[arg-type, assignment]
+    request._body_spool = spool  # type: ignore[attr-defined]  # closed with the request
     return None
 
 

@@ -19,4 +19,4 @@ def new_public_id(prefix: str) -> str:
 
 def is_public_id(value: str, prefix: str) -> bool:
     match = _PUBLIC_ID.match(value)
-    return bool(match) and match.group("prefix") == prefix
+    return match is not None and match.group("prefix") == prefix

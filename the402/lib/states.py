@@ -27,7 +27,7 @@ def cas_move(
     too; returns the status it left. Raises `error` for a move the table does not allow,
     or when another request moved the row since it was read."""
     what = type(obj)._meta.verbose_name
-    current = obj.status  # type: ignore[attr-defined]
+    current: str = obj.status  # type: ignore[attr-defined]
     public_id = obj.public_id  # type: ignore[attr-defined]
     if to not in transitions.get(current, frozenset()):
         raise error(f"{what} {public_id} is {current}, cannot become {to}")

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
-from marketplace import search
+from marketplace.catalog import search
 from marketplace.demo.bulk import seed_bulk
 
 

@@ -12,9 +12,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from marketplace.catalog.services import parse_price, service_create
 from marketplace.demo.catalog import CatalogError, DemoService, demo_catalog
+from marketplace.demo.history import seed_demo_history
 from marketplace.models import PricingModel, Service
-from marketplace.services import parse_price, service_create
 from payments.models import Participant
 from payments.services import participant_create, participant_update
 from payments.wallets import normalize_address
@@ -103,6 +104,8 @@ class Command(BaseCommand):
             f"Demo catalog: {len(providers)} providers, {created} services created, "
             f"{len(catalog.services) - created} already present."
         )
+        history = seed_demo_history(providers)
+        self.stdout.write(f"Demo history: {history.jobs} jobs for {history.providers} providers.")
 
     def _point_webhooks(self, url: str) -> None:
         wallets = [normalize_address(entry["wallet"]) for entry in demo_catalog().providers]

@@ -31,6 +31,6 @@ class Command(BaseCommand):
             )
         report = recompute_all()
         self.stdout.write(
-            f"recomputed {report.providers} providers from {report.signals} signals "
-            f"({report.rows} score rows)"
+            f"recomputed {report.providers} providers ({report.jobs} jobs counted, "
+            f"{report.rows} score rows)"
         )
