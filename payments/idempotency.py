@@ -32,6 +32,7 @@ from django.http.request import RawPostDataException
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 
 from payments import crypto
 from payments.models import IdempotencyRecord
@@ -215,7 +216,8 @@ def idempotent(request: Request, scope: str, handler: Callable[[], Response]) ->
         and response.status_code in _STORED_STATUSES
         and response.status_code not in _NOT_STORED
     ):
-        body = json.dumps(getattr(response, "replay_data", response.data))
+        # As the renderer writes it: Decimal amounts, dates and lazy strings included.
+        body = json.dumps(getattr(response, "replay_data", response.data), cls=JSONEncoder)
         _mine(record).update(
             status=IdempotencyRecord.Status.COMPLETED,
             lease_until=None,

@@ -3,13 +3,11 @@ and withdrawals (X-API-Key). Views call selectors and services only."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from payments.gate import authenticated_participant
@@ -132,9 +130,6 @@ class WithdrawView(APIView):
                 "rewards": done.rewards,
                 "balance_usd": money.usd_decimal(done.balance),
             }
-            response = Response(body)
-            # The idempotency record stores plain JSON: the amounts as the renderer writes them.
-            response.replay_data = json.loads(json.dumps(body, cls=JSONEncoder))  # type: ignore[attr-defined]
-            return response
+            return Response(body)
 
         return idempotent(request, f"p:{participant.public_id}", withdraw)

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -69,6 +70,15 @@ def run(request: Request, handler: Callable[[], Response]) -> tuple[int, Any]:
     except ApplicationError as exc:
         return exc.status_code, exc.code
     return response.status_code, response.data
+
+
+def test_a_response_with_decimal_amounts_is_kept_and_replayed_as_rendered() -> None:
+    def handler() -> Response:
+        return Response({"balance_usd": Decimal("12.345678")}, status=201)
+
+    first = run(drf_request(), handler)
+    assert run(drf_request(), handler) == (201, {"balance_usd": 12.345678})
+    assert first[0] == 201
 
 
 # --- the lease --------------------------------------------------------------------------
