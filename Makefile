@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-postgres lint format bench mutate contracts contracts-check install install-serve browser clean-data
+.PHONY: run test test-postgres lint format bench mutate contracts contracts-check install install-serve browser clean-data \
+	cluster cluster-stop loadtest loadtest-ci
 
 INTEROP := tests/payments/interop
 # The browser tests: axe-core from tests/web/package.json, and Debian's Chromium.
@@ -90,6 +91,29 @@ bench: install
 ## `make mutate MODULES=payments/ledger.py` for one). Prints the mutants no test noticed.
 mutate: install
 	scripts/mutate.sh $(MODULES)
+
+## The production shape on this machine (see README "Production"): HAProxy on 127.0.0.1:8400
+## in front of three gunicorn instances, two qclusters on Redis, PostgreSQL (database
+## the402_cluster), the devnet chain. `make cluster-stop` stops what it started.
+cluster: install-serve
+	scripts/cluster/start.sh
+
+cluster-stop:
+	scripts/cluster/stop.sh
+
+$(VENV)/.installed-load: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e ".[load]"
+	touch $@
+
+## Locust against the cluster: mixed traffic on 3 web processes, then on 1 (the scaling
+## ratio), then with faults (a web process and a qcluster SIGKILLed, PostgreSQL's
+## connections cut), asserting no paid request was lost or charged twice. Bounded: 20 users.
+loadtest: install-serve $(VENV)/.installed-load
+	$(PY) -m loadtest $(LOADTEST_ARGS)
+
+## The fault run alone, short (about 90 s of load): what .ci/run runs.
+loadtest-ci: install-serve $(VENV)/.installed-load
+	$(PY) -m loadtest --ci $(LOADTEST_ARGS)
 
 ## Rebuild the committed contract artifacts from contracts/*.sol.
 contracts: node_modules/.installed

@@ -23,3 +23,12 @@ timeout = (
     + 30
 )
 graceful_timeout = timeout
+
+
+def child_exit(server: object, worker: object) -> None:
+    """Prometheus multiprocess mode (PROMETHEUS_MULTIPROC_DIR set, see the402/metrics.py): a
+    dead worker's live gauges stop counting; its counters and histograms are kept."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

@@ -81,7 +81,7 @@ def _load(url: str, headers: dict[str, str], total: int, concurrency: int) -> tu
 def main() -> int:
     from benchmarks.catalog import _point_at_bench_database
 
-    _point_at_bench_database()
+    _point_at_bench_database("bench")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "the402.settings")
     data_dir = Path(tempfile.mkdtemp(prefix="the402-bench-chain-"))
     (data_dir / "devnet").mkdir()

@@ -18,8 +18,9 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from benchmarks.catalog import _create_postgres_database
@@ -58,13 +59,14 @@ COLUMNS = (
 
 
 def _job(
-    rng: random.Random, n: int, provider: int, buyer: int, service_type: str, when: datetime
-) -> tuple[object, ...]:
+    rng: random.Random, n: int, provider: int, buyer: int, service_type: str, when: object
+) -> tuple[Any, ...]:
     """One job end as `reputation.services` would record it: mostly released (rated or
     not, on time or late), some failed, a few disputes; data API calls answered or not."""
     from reputation.services import job_end_values
 
     service = f"svc_{provider:012x}{TYPES.index(service_type):04x}"
+    values: tuple[float | None, float | None, float | None]
     if service_type == "data_api":
         roll = rng.random()
         if roll < 0.95:
@@ -134,7 +136,7 @@ def _seed() -> None:
     per_row = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
     rows_per_insert = 500 if connection.vendor == "postgresql" else 999 // len(COLUMNS)
 
-    def write(rows: list[tuple[object, ...]]) -> None:
+    def write(rows: list[tuple[Any, ...]]) -> None:
         with connection.cursor() as cursor:
             for i in range(0, len(rows), rows_per_insert):
                 chunk = rows[i : i + rows_per_insert]
@@ -154,7 +156,7 @@ def _seed() -> None:
                 when = adapt(now - timedelta(days=rng.random() * 28))
                 ring_rows.append(_job(rng, n, ring[(i + 1) % 3], ring[i], "human_service", when))
                 n += 1
-    batch: list[tuple[object, ...]] = []
+    batch: list[tuple[Any, ...]] = []
     with transaction.atomic():
         write(ring_rows)
         for job in range(len(ring_rows), JOBS):

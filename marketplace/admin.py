@@ -9,5 +9,14 @@ from marketplace.catalog import admin as catalog_admin
 from marketplace.deals import admin as deals_admin
 from marketplace.deals import admin_disputes
 from marketplace.notify import admin as notify_admin
+from marketplace.plans import admin as plans_admin
+from marketplace.products import admin as products_admin
 
-__all__ = ["admin_disputes", "catalog_admin", "deals_admin", "notify_admin"]
+__all__ = [
+    "admin_disputes",
+    "catalog_admin",
+    "deals_admin",
+    "notify_admin",
+    "plans_admin",
+    "products_admin",
+]

@@ -22,3 +22,6 @@ class MarketplaceConfig(AppConfig):
         # on SQLite, a generated tsvector column on PostgreSQL). A migration installs it; this
         # re-checks after every migrate, because SQLite's table rebuilds drop triggers.
         post_migrate.connect(search.install_after_migrate, sender=self)
+        from marketplace.products import search as product_search
+
+        post_migrate.connect(product_search.install_after_migrate, sender=self)

@@ -33,8 +33,35 @@ from marketplace.deals.models import (
     attachment_path,
 )
 from marketplace.notify.models import WebhookDelivery, _delivery_id
+from marketplace.plans.models import (
+    PERIOD_LENGTH,
+    BillingPeriod,
+    CoveredUse,
+    Plan,
+    RenewalAttempt,
+    Subscription,
+    SubscriptionPeriod,
+    SubscriptionTransition,
+    _plan_id,
+    _subscription_id,
+)
+from marketplace.products.models import Product, ProductPurchase, _product_id, _purchase_id
 
 __all__ = [
+    "PERIOD_LENGTH",
+    "BillingPeriod",
+    "CoveredUse",
+    "Plan",
+    "Product",
+    "ProductPurchase",
+    "RenewalAttempt",
+    "Subscription",
+    "SubscriptionPeriod",
+    "SubscriptionTransition",
+    "_plan_id",
+    "_product_id",
+    "_purchase_id",
+    "_subscription_id",
     "FULFILLMENT_FOR_TYPE",
     "TYPE_FOR_FULFILLMENT",
     "Dispute",

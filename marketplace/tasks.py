@@ -9,6 +9,7 @@ from __future__ import annotations
 from marketplace.deals.jobs import auto_verify_due
 from marketplace.deals.threads import threads_expire_due
 from marketplace.notify.outbox import deliver_due, webhook_deliver
+from marketplace.plans.services import subscriptions_renew_due
 
 
 def deliver_webhook(delivery_id: int) -> str:
@@ -30,3 +31,9 @@ def auto_verify_jobs() -> int:
 def expire_threads() -> int:
     """Every 10 minutes: expire inquiries after 7 days and proposals after 72 hours."""
     return threads_expire_due()
+
+
+def renew_subscriptions() -> str:
+    """Every 30 minutes: renew, retry or expire the subscriptions at their period end."""
+    run = subscriptions_renew_due()
+    return f"renewed {run.renewed}, past due {run.past_due}, expired {run.expired}"

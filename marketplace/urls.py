@@ -7,6 +7,8 @@ from marketplace.catalog import api as catalog_api
 from marketplace.catalog import provider_api
 from marketplace.deals import jobs_api, purchases_api, quotes_api, threads_api
 from marketplace.notify import api as notify_api
+from marketplace.plans import urls as plans_urls
+from marketplace.products import urls as products_urls
 
 
 def _devnet_only() -> list[URLPattern]:
@@ -22,6 +24,8 @@ def _devnet_only() -> list[URLPattern]:
 
 urlpatterns = [
     *_devnet_only(),
+    *plans_urls.urlpatterns,
+    *products_urls.urlpatterns,
     path("v1/services", catalog_api.ServiceCreateView.as_view(), name="service-create"),
     path("v1/services/catalog", catalog_api.CatalogView.as_view(), name="catalog"),
     path("v1/discover", catalog_api.DiscoverView.as_view(), name="discover"),

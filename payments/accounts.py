@@ -22,6 +22,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from payments import crypto
 from payments.models import ApiKey, ManagedWallet, Participant, WebAccount
@@ -185,3 +186,21 @@ def api_key_hint(participant: Participant) -> str | None:
         .values_list("hint", flat=True)
         .first()
     )
+
+
+def managed_signer(participant: Participant) -> LocalAccount | None:
+    """The key of the participant's wallet when the platform manages it (an email sign-up
+    that has not linked a wallet of its own), to sign its payments server-side; None when
+    the wallet is the owner's own."""
+    managed = (
+        ManagedWallet.objects.filter(
+            participant=participant, address=participant.wallet, replaced_at__isnull=True
+        )
+        .only("key_sealed")
+        .first()
+    )
+    if managed is None:
+        return None
+    key = crypto.open_sealed(bytes(managed.key_sealed), purpose=_MANAGED_KEY_PURPOSE)
+    signer: LocalAccount = Account.from_key(key if key.startswith("0x") else f"0x{key}")
+    return signer

@@ -17,6 +17,7 @@ from payments.charges import Paid, Price
 from payments.earnings import provider_earnings
 from payments.gate import PaidView, authenticated_participant
 from payments.ledger import PLATFORM_FEES
+from payments.models import Participant
 from payments.selectors import balance_history, balance_summary, participant_get
 from payments.serializers import (
     DepositQuery,
@@ -26,11 +27,15 @@ from payments.serializers import (
     ParticipantUpdateInput,
     RegisterInput,
     RegistrationOutput,
+    history_entries,
 )
 from payments.services import (
     api_key_issue,
     participant_register,
     participant_update,
+    webhook_secret_ensure,
+    webhook_secret_previous,
+    webhook_secret_rotate,
 )
 from the402.lib import money
 from the402.lib.api import ERROR_RESPONSES
@@ -181,6 +186,81 @@ class ParticipantView(APIView):
         return Response(body)
 
 
+def _own_participant(request: Request, participant_id: str) -> Participant:
+    """The caller (X-API-Key), if `participant_id` (id or wallet) names it; else 403, the
+    same for "not yours" and "not found" (ids are not an oracle)."""
+    caller = authenticated_participant(request.headers.get("X-API-Key", ""))
+    target = participant_get(participant_id)
+    if target is None or target.pk != caller.pk:
+        raise ApplicationError("This is not your participant", code="forbidden", status=403)
+    return caller
+
+
+def _webhook_secret_body(participant: Participant, secret: str) -> dict[str, Any]:
+    until = participant.webhook_secret_grace_until
+    previous_valid = until is not None and webhook_secret_previous(participant) is not None
+    return {
+        "participant_id": participant.public_id,
+        "webhook_secret": secret,
+        "previous_valid_until": until.isoformat().replace("+00:00", "Z")
+        if previous_valid and until is not None
+        else None,
+    }
+
+
+WEBHOOK_SECRET_OUTPUT = inline_serializer(
+    "WebhookSecret",
+    {
+        "participant_id": serializers.CharField(),
+        "webhook_secret": serializers.CharField(help_text="Signs X-Webhook-Signature"),
+        "previous_valid_until": serializers.DateTimeField(
+            allow_null=True,
+            help_text="After a rotation: until then X-Webhook-Signature-Previous carries a "
+            "signature by the old secret",
+        ),
+    },
+)
+
+
+class WebhookSecretView(APIView):
+    """Your webhook secret, which signs every webhook to you (X-API-Key, owner)."""
+
+    endpoint_price = "free"
+    endpoint_auth = "X-API-Key (owner)"
+
+    @extend_schema(
+        operation_id="webhook_secret_get",
+        responses={200: WEBHOOK_SECRET_OUTPUT, **ERROR_RESPONSES},
+        tags=["identity"],
+    )
+    def get(self, request: Request, participant_id: str) -> Response:
+        participant = _own_participant(request, participant_id)
+        response = Response(_webhook_secret_body(participant, webhook_secret_ensure(participant)))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class WebhookSecretRotateView(APIView):
+    """A new webhook secret; the old one still signs (as X-Webhook-Signature-Previous)
+    during the grace period (X-API-Key, owner)."""
+
+    endpoint_price = "free"
+    endpoint_auth = "X-API-Key (owner)"
+
+    @extend_schema(
+        operation_id="webhook_secret_rotate",
+        request=None,
+        responses={200: WEBHOOK_SECRET_OUTPUT, **ERROR_RESPONSES},
+        tags=["identity"],
+    )
+    def post(self, request: Request, participant_id: str) -> Response:
+        participant = _own_participant(request, participant_id)
+        secret = webhook_secret_rotate(participant=participant)
+        response = Response(_webhook_secret_body(participant, secret))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
 class DepositView(PaidView):
     """Add USDC to the prepaid balance (x402 for exactly `?amount=`)."""
 
@@ -281,17 +361,7 @@ class BalanceHistoryView(APIView):
             {
                 "total": total,
                 **page,
-                "entries": [
-                    {
-                        "id": entry.pk,
-                        "kind": entry.transaction.kind,
-                        "amount_usd": money.usd_decimal(entry.amount),
-                        "description": entry.transaction.description,
-                        "reference": entry.transaction.reference,
-                        "created_at": entry.created_at,
-                    }
-                    for entry in entries
-                ],
+                "entries": history_entries(entries),
             }
         )
 

@@ -10,6 +10,7 @@ from the402.lib.api import API_KEY_HEADER
 
 
 def api_key_caller(request: Request) -> Participant:
-    """The participant whose `X-API-Key` the request carries; 401 `invalid_api_key`
-    without one, or with a key that is unknown or revoked."""
+    """The participant whose `X-API-Key` the request carries; 401 `api_key_required`
+    without one (with `WWW-Authenticate`), `invalid_api_key` with a key that is unknown or
+    revoked."""
     return authenticated_participant(request.headers.get(API_KEY_HEADER, ""))

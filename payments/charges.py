@@ -41,3 +41,6 @@ class Paid:
     amount: int
     payment: X402Payment | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # What the money paid for, beyond the objects the URL names (the job a data API sale
+    # created, its thread): `perform` fills it, the gate records it on the ledger movement.
+    reference: dict[str, str] = field(default_factory=dict)

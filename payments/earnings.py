@@ -1,4 +1,9 @@
-"""What a provider has earned: settled (in its wallet), held (in escrow), pending (owed)."""
+"""What a provider has earned: settled (in its wallet), held (in escrow), pending (owed).
+
+Recent settlements list every kind of sale with its job and service: a data API sale (paid
+straight into what the platform owes the provider), a released escrow, a dispute's split;
+and the payouts of what was owed.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from django.db.models import Sum
 
 from payments import hooks
 from payments.ledger import balance_of, provider_account
-from payments.models import ChainCall, Escrow, Participant, Payout
+from payments.models import ChainCall, Escrow, LedgerEntry, Participant, Payout
 from the402.lib.money import usd_decimal
 
 RECENT = 20
@@ -27,13 +32,34 @@ def _escrow_settlement(escrow: Escrow, calls: dict[str, ChainCall]) -> dict[str,
         status, tx_hash, when = "processing", call.tx_hash if call else None, escrow.updated_at
     return {
         "settlement_id": escrow.public_id,
-        "kind": "escrow",
+        "kind": "split" if escrow.status == Escrow.Status.SPLIT else "escrow",
         "service_id": None,
         "job_id": escrow.reference or None,
         "provider_amount_usd": usd_decimal(amount or 0),
         "status": status,
         "tx_hash": tx_hash or None,
         "settled_at": when,
+    }
+
+
+# Ledger kinds of a sale paid straight to the provider's payable account (a data API's
+# share): by balance (`charge`) or by x402 (`x402_payment`).
+_SALE_KINDS = ("charge", "x402_payment")
+
+
+def _sale_settlement(entry: LedgerEntry) -> dict[str, Any]:
+    reference = entry.transaction.reference
+    job = reference.get("job") or None
+    return {
+        "settlement_id": job or reference.get("payment") or f"ltx_{entry.transaction_id}",
+        "kind": "data_api",
+        "service_id": reference.get("service") or None,
+        "job_id": job,
+        "provider_amount_usd": usd_decimal(entry.amount),
+        # Owed by the platform until a payout sends it, as a ledger escrow's release is.
+        "status": "payable",
+        "tx_hash": None,
+        "settled_at": entry.created_at,
     }
 
 
@@ -94,12 +120,26 @@ def provider_earnings(participant: Participant) -> dict[str, Any]:
         )["total"]
         or 0
     )
-    # The service each job (an escrow's reference) was for: payments knows nothing of
-    # services, the marketplace answers through the extension point.
-    services = hooks.services_of_jobs([e.reference for e in escrows if e.reference])
-    recent = [
-        {**_escrow_settlement(e, calls), "service_id": services.get(e.reference)} for e in escrows
-    ] + [_payout_settlement(p) for p in payouts]
+    sales = list(
+        LedgerEntry.objects.filter(
+            account__code=provider_account(participant),
+            amount__gt=0,
+            transaction__kind__in=_SALE_KINDS,
+        )
+        .select_related("transaction")
+        .order_by("-id")[:RECENT]
+    )
+    recent = (
+        [_escrow_settlement(e, calls) for e in escrows]
+        + [_sale_settlement(entry) for entry in sales]
+        + [_payout_settlement(p) for p in payouts]
+    )
+    # The service each job was for: payments knows nothing of services, the marketplace
+    # answers through the extension point.
+    services = hooks.services_of_jobs([s["job_id"] for s in recent if s["job_id"]])
+    for settlement in recent:
+        if settlement["job_id"] and settlement["job_id"] in services:
+            settlement["service_id"] = services[settlement["job_id"]]
     recent.sort(key=lambda s: s["settled_at"], reverse=True)
     return {
         "earnings": {

@@ -149,7 +149,8 @@ def escrow_open_ledger(
         kind="escrow_hold",
         idempotency_key=f"escrow-open:{escrow.public_id}",
         postings=[Posting(agent_account(payer), escrow_account(escrow), escrow.total)],
-        reference={"escrow": escrow.public_id},
+        description=escrow_description(escrow, "escrow_hold"),
+        reference=_ledger_reference(escrow),
     )
     return escrow
 
@@ -190,7 +191,8 @@ def escrow_open_on_chain(
         kind="escrow_hold",
         idempotency_key=f"escrow-open:{escrow.public_id}",
         postings=[Posting(WORLD, escrow_account(escrow), escrow.total)],
-        reference={"escrow": escrow.public_id, "payment": payment.public_id},
+        description=escrow_description(escrow, "escrow_hold"),
+        reference=_ledger_reference(escrow, payment=payment.public_id),
     )
     chain_call_enqueue(
         kind="escrow_fund",
@@ -213,6 +215,30 @@ def _locked(escrow: Escrow | None = None, *, chain_id: str = "") -> Escrow:
     """The escrow (or the one with `chain_id`), locked, with its payer and payee."""
     lookup = {"pk": escrow.pk} if escrow is not None else {"chain_id": chain_id}
     return Escrow.objects.select_for_update().select_related("payer", "payee").get(**lookup)
+
+
+# What each escrow movement on the ledger is, for balance histories.
+ESCROW_MOVES = {
+    "escrow_hold": "held in escrow",
+    "escrow_released": "released to the provider",
+    "escrow_refunded": "refunded to the buyer",
+    "escrow_split": "split between the provider and the buyer",
+    "escrow_failed": "settled after its on-chain funding failed",
+    "escrow_reclaimed": "reclaimed by the buyer on-chain",
+}
+
+
+def escrow_description(escrow: Escrow, kind: str) -> str:
+    """The ledger description of an escrow movement: what moved, and for which job."""
+    move = ESCROW_MOVES.get(kind, kind.removeprefix("escrow_").replace("_", " "))
+    job = f" for job {escrow.reference}" if escrow.reference else ""
+    return f"Escrow {escrow.public_id}{job} {move}"
+
+
+def _ledger_reference(escrow: Escrow, **extra: str) -> dict[str, str]:
+    """The escrow and the job it pays for (its `reference`), on each of its ledger rows."""
+    job = {"job": escrow.reference} if escrow.reference else {}
+    return {"escrow": escrow.public_id, **job, **extra}
 
 
 def _ledger_settle(
@@ -238,7 +264,8 @@ def _ledger_settle(
         kind=kind,
         idempotency_key=f"{kind}:{escrow.public_id}",
         postings=postings,
-        reference={"escrow": escrow.public_id},
+        description=escrow_description(escrow, kind),
+        reference=_ledger_reference(escrow),
     )
 
 

@@ -23,23 +23,29 @@ claim's lease is over). Balance-paid costly work runs on money held for it (paym
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import time
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
-from payments import x402
+from payments import crypto, x402
 from payments.chain.client import current_deployment
 from payments.chain.usdc import SettleResult
 from payments.charges import Paid, Price
 from payments.facilitators import facilitator
 from payments.holds import hold_charge, hold_release, hold_take
-from payments.idempotency import idempotent
+from payments.idempotency import idempotency_keep, idempotent, request_fingerprint
 from payments.ledger import (
     WORLD,
     InsufficientFunds,
@@ -70,6 +76,12 @@ from the402.lib.urls import public_base_url
 logger = logging.getLogger(__name__)
 
 PAYMENT_HEADERS = (("PAYMENT-SIGNATURE", 2), ("X-PAYMENT", 1))
+# A copy of a paid request waiting for the first one's answer (`_first_outcome`): how often
+# it looks, and how long a settlement may be mined yet unrecorded before its request is
+# taken for dead.
+COPY_POLL_SECONDS = 0.05
+DEAD_AFTER_MINED = 2.0
+ANSWER_PURPOSE = "x402-answer"
 
 
 class PaymentRequired(ApplicationError):
@@ -135,8 +147,25 @@ def payment_options(request: HttpRequest, price: Price) -> list[x402.PaymentOpti
     ]
 
 
-def challenge(request: HttpRequest, price: Price, error: str, code: str) -> Response:
-    """The 402: a v1 body for v1 clients and a v2 header for v2 clients, same terms."""
+def accepted_headers(price: Price, *, api_key: bool = False) -> list[str]:
+    """The request headers an endpoint takes as credentials, in the order it tries them."""
+    headers = ["X-API-Key"] if api_key else []
+    if price.allow_balance:
+        headers.append("X-BALANCE-AUTH")
+    return [*headers, *(header for header, _ in PAYMENT_HEADERS)]
+
+
+def www_authenticate(headers: list[str]) -> str:
+    """The `WWW-Authenticate` value naming each accepted header, one challenge apiece."""
+    scheme = {"X-API-Key": "ApiKey", "X-BALANCE-AUTH": "Balance"}
+    return ", ".join(f'{scheme.get(header, "x402")} header="{header}"' for header in headers)
+
+
+def challenge(
+    request: HttpRequest, price: Price, error: str, code: str, *, api_key: bool = False
+) -> Response:
+    """The 402: a v1 body for v1 clients and a v2 header for v2 clients, same terms, and
+    `WWW-Authenticate` naming the headers that pay (or, with `api_key`, authenticate)."""
     options = payment_options(request, price)
     body = x402.payment_required_body(options, error)
     body["code"] = code
@@ -146,6 +175,7 @@ def challenge(request: HttpRequest, price: Price, error: str, code: str) -> Resp
     # The seeds' clients read `X-PAYMENT-REQUIRED`: the same value under that name too.
     response["X-PAYMENT-REQUIRED"] = required
     response["Cache-Control"] = "no-store"
+    response["WWW-Authenticate"] = www_authenticate(accepted_headers(price, api_key=api_key))
     return response
 
 
@@ -167,12 +197,17 @@ class PaymentGate:
             value = self.request.headers.get(header)
             if value is not None:
                 return self._pay_with_x402(price, value, version)
-        return challenge(
-            self.request, price, "Payment required: send an x402 payment", "payment_required"
-        )
+        return self._challenge(price, "Payment required: send an x402 payment", "payment_required")
+
+    def _challenge(self, price: Price, error: str, code: str) -> Response:
+        return challenge(self.request, price, error, code, api_key=self.view.accepts_api_key)
 
     def _serve_with_api_key(self, key: str) -> Response:
-        participant = authenticated_participant(key)
+        return self.serve_as(authenticated_participant(key))
+
+    def serve_as(self, participant: Participant) -> Response:
+        """Serve, free, a caller authenticated otherwise: by its API key, or (the web
+        dashboard, `payments.web.gateway`) by its signed-in session."""
         data = self.view.validate(self.request, participant.wallet, **self.kwargs)
         with transaction.atomic():
             return self.view.perform(
@@ -181,12 +216,24 @@ class PaymentGate:
 
     # --- prepaid balance ----------------------------------------------------------------
     def _pay_from_balance(self, price: Price, key: str) -> Response:
+        self._balance_accepted(price)
+        return self.pay_from_balance_as(authenticated_participant(key), price)
+
+    @staticmethod
+    def _balance_accepted(price: Price) -> None:
         if not price.allow_balance:
             raise ApplicationError(
                 "This endpoint cannot be paid from a prepaid balance; pay with x402",
                 code="balance_not_accepted",
             )
-        participant = authenticated_participant(key)
+
+    def pay_from_balance_as(self, participant: Participant, price: Price | None = None) -> Response:
+        """Charge the prepaid balance of a caller authenticated otherwise: by the key in
+        `X-BALANCE-AUTH`, or (the web dashboard, `payments.web.gateway`) by its session.
+        The same checks, holds, charge and ledger either way."""
+        if price is None:
+            price = self.view.price(self.request, **self.kwargs)
+        self._balance_accepted(price)
         data = self.view.validate(self.request, participant.wallet, **self.kwargs)
         return idempotent(
             self.request,
@@ -195,8 +242,7 @@ class PaymentGate:
         )
 
     def _short(self, price: Price) -> Response:
-        return challenge(
-            self.request,
+        return self._challenge(
             price,
             f"Insufficient balance for {format_usd(price.amount)} USDC: pay with x402 "
             "or deposit to your balance",
@@ -227,9 +273,10 @@ class PaymentGate:
                             price, agent_account(participant), price.amount, participant
                         ),
                         description=price.description,
-                        reference={"path": self.request.path},
+                        reference=self._reference(paid, path=self.request.path),
                         savepoint=False,  # a short balance rolls this whole block back
                     )
+                idempotency_keep(self.request, response)
                 return response
         except InsufficientFunds:
             return self._short(price)
@@ -256,7 +303,9 @@ class PaymentGate:
                     _postings(price, hold.account, price.amount, participant),
                     description=price.description,
                     path=self.request.path,
+                    reference=self._reference(paid),
                 )
+                idempotency_keep(self.request, response)
                 return response
         except BaseException:
             try:
@@ -270,8 +319,9 @@ class PaymentGate:
         try:
             payload = x402.decode_payment_header(header, version=version)
             option = x402.select_option(payload, payment_options(self.request, price))
+            self._payload = payload
         except x402.X402Error as exc:
-            return challenge(self.request, price, exc.message, exc.reason)
+            return self._challenge(price, exc.message, exc.reason)
         claimed = X402Payment.objects.filter(fingerprint=payload.fingerprint()).first()
         if claimed is not None:
             # A replay of an authorization verified when it was claimed: verifying it again
@@ -280,8 +330,7 @@ class PaymentGate:
         else:
             verified = facilitator().verify(payload, option)
             if not verified.is_valid:
-                return challenge(
-                    self.request,
+                return self._challenge(
                     price,
                     verified.message or "Invalid payment",
                     verified.reason or "invalid_payment",
@@ -299,6 +348,9 @@ class PaymentGate:
     ) -> Response:
         payment, claimed = self._claim(payload, option)
         if not claimed:
+            answer = self._first_outcome(payment, payload)
+            if answer is not None:
+                return answer
             answer = self._already_claimed(price, payment)
             if answer is not None:
                 return answer
@@ -335,8 +387,7 @@ class PaymentGate:
                 result = on_chain
         payment_record_outcome(payment, result)
         if payment.status == X402Payment.Status.FAILED:
-            return challenge(
-                self.request,
+            return self._challenge(
                 price,
                 f"Settlement failed: {payment.error_reason}",
                 payment.error_reason or "settlement_failed",
@@ -399,11 +450,11 @@ class PaymentGate:
                 # died before sending it (its lease over): this replay settles it instead.
                 if payment_claim_renew(payment, stale_before=now - claim_lease()):
                     return None
-                return pending(payment)
+                # Another request holds it (or just took it over): its answer is this one's.
+                return self._first_outcome(payment, self._payload) or pending(payment)
             payment_record_outcome(payment, result)
         if payment.status == X402Payment.Status.FAILED:
-            return challenge(
-                self.request,
+            return self._challenge(
                 price,
                 f"This payment failed to settle ({payment.error_reason}); sign a new one",
                 payment.error_reason or "settlement_failed",
@@ -439,14 +490,7 @@ class PaymentGate:
         participant = participant_for_wallet(payment.payer)
         if payment.participant_id is None:
             X402Payment.objects.filter(pk=payment.pk).update(participant=participant)
-        receipt = x402.encode_settle_response(
-            success=True,
-            transaction=payment.tx_hash,
-            network=current_network().caip2
-            if payload.version == 2
-            else current_network().x402_name,
-            payer=payload.authorization.from_address,
-        )
+        receipt = _receipt(payment, payload)
         paid = Paid("x402", participant, payment.amount, payment)
         try:
             with transaction.atomic():
@@ -460,12 +504,20 @@ class PaymentGate:
                 # then the ledger's accounts), except a deposit: its answer reads the balance.
                 deposit = price.destination is None
                 if not price.escrow and deposit:
-                    self._record_x402(price, payment, participant)
+                    self._record_x402(price, payment, paid)
                 response = self.view.perform(self.request, paid, data, **self.kwargs)
                 if not price.escrow and not deposit:
-                    self._record_x402(price, payment, participant)
+                    self._record_x402(price, payment, paid)
+                self._keep_answer(payment, response)
+                response["X-PAYMENT-RESPONSE"] = receipt
+                response["PAYMENT-RESPONSE"] = receipt
+                idempotency_keep(self.request, response)
         except ApplicationError as exc:
             if exc.code in ("payment_already_used",):
+                # A copy of this request fulfilled it first: its answer is this one's.
+                answer = self._first_outcome(payment, payload)
+                if answer is not None:
+                    return answer
                 raise
             # The money moved but the work was refused (a race since validation): keep the
             # buyer whole. Money in the treasury is credited to its prepaid balance; money in
@@ -477,18 +529,122 @@ class PaymentGate:
                 payment_credit_to_balance(payment, participant, reason=exc.code)
                 refund = {"refunded_to_balance": format_usd(payment.amount)}
             response = Response(error_body(exc.message, exc.code, **refund), status=exc.status_code)
+            self._keep_answer(payment, response)
         response["X-PAYMENT-RESPONSE"] = receipt
         response["PAYMENT-RESPONSE"] = receipt
         return response
 
-    def _record_x402(self, price: Price, payment: X402Payment, participant: Participant) -> None:
+    # --- copies of one paid request -----------------------------------------------------
+    def _fingerprint(self) -> str:
+        """What identifies this request (method, path, media type, body): a copy of it has
+        the same. A body the view never parsed, in a type it does not parse, counts by its
+        media type alone."""
+        if not hasattr(self, "_request_fingerprint"):
+            try:
+                self._request_fingerprint = request_fingerprint(self.request)
+            except APIException:
+                what = [self.request.method, self.request.path, self.request.content_type]
+                self._request_fingerprint = hashlib.sha256(json.dumps(what).encode()).hexdigest()
+        return self._request_fingerprint
+
+    def _keep_answer(self, payment: X402Payment, response: Any) -> None:
+        """Store the answer of the request this payment paid for (encrypted: it may hold
+        an API key), for a copy of the same request (`_first_outcome`). A view's
+        `replay_data` is what may be stored (credentials left out); a file is not kept."""
+        if not isinstance(response, Response) or response.status_code >= 500:
+            return
+        body = json.dumps(getattr(response, "replay_data", response.data), cls=JSONEncoder)
+        X402Payment.objects.filter(pk=payment.pk).update(
+            request_fingerprint=self._fingerprint(),
+            response_status=response.status_code,
+            response_body=crypto.encrypt(body, purpose=ANSWER_PURPOSE),
+        )
+
+    def _kept_answer(self, payment: X402Payment, payload: x402.PaymentPayload) -> Response | None:
+        """The stored answer of the request `payment` paid for, if it is this request."""
+        if payment.response_status is None or payment.response_body is None:
+            return None
+        if payment.request_fingerprint != self._fingerprint():
+            return None  # another request: `_already_claimed` refuses it
+        text = crypto.decrypt(bytes(payment.response_body), purpose=ANSWER_PURPOSE)
+        response = Response(json.loads(text), status=payment.response_status)
+        receipt = _receipt(payment, payload)
+        response["X-PAYMENT-RESPONSE"] = receipt
+        response["PAYMENT-RESPONSE"] = receipt
+        response["X-Payment-Replayed"] = "true"
+        return response
+
+    def _first_outcome(self, payment: X402Payment, payload: x402.PaymentPayload) -> Response | None:
+        """A copy of a payment header already claimed: without an Idempotency-Key (whose
+        own rules answer a concurrent repeat with 409), wait for the request that claimed
+        it, up to `THE402_SETTLE_TIMEOUT`, and give its answer (the job, the result) to
+        this copy too: one charge, one piece of work, the same answer. 202 when the wait
+        runs out; None when `_already_claimed` decides (the payment failed, went to a
+        refund, paid for another request, or its request died: taken over from here)."""
+        if self.request.headers.get("Idempotency-Key") is not None:
+            return None
+        deadline = time.monotonic() + settings.SETTLE_TIMEOUT
+        next_chain_look, used_on_chain_at = 0.0, None
+        while True:
+            payment.refresh_from_db()
+            answer = self._kept_answer(payment, payload)
+            if answer is not None:
+                return answer
+            now, clock = timezone.now(), time.monotonic()
+            if payment.fulfilled_at is not None or payment.status in (
+                X402Payment.Status.FAILED,
+                X402Payment.Status.PENDING,  # its request gave up waiting: the chain decides
+            ):
+                return None
+            if payment.updated_at < now - claim_lease():
+                return None  # its request died: a replay takes it over
+            if payment.status == X402Payment.Status.SETTLING and clock >= next_chain_look:
+                # Sent and mined, yet not recorded: a live request records it at once, so
+                # one that has not within a grace died after sending it.
+                next_chain_look = clock + 1.0
+                if payment_chain_outcome(payment, now).status != "pending":
+                    used_on_chain_at = used_on_chain_at or clock
+                    if clock - used_on_chain_at >= DEAD_AFTER_MINED:
+                        return None
+            if clock >= deadline:
+                return pending(payment)
+            time.sleep(COPY_POLL_SECONDS)
+
+    def _record_x402(self, price: Price, payment: X402Payment, paid: Paid) -> None:
+        base = {"payment": payment.public_id, "tx": payment.tx_hash}
+        if price.destination is None:  # to the payer's own balance: a deposit
+            base["deposit"] = payment.public_id
         ledger_record(
             kind="x402_payment",
             idempotency_key=f"x402:{payment.public_id}",
-            postings=_postings(price, WORLD, payment.amount, participant),
+            postings=_postings(price, WORLD, payment.amount, paid.participant),
             description=price.description,
-            reference={"payment": payment.public_id, "tx": payment.tx_hash},
+            reference=self._reference(paid, **base),
         )
+
+    def _reference(self, paid: Paid, **base: str) -> dict[str, str]:
+        """The ledger reference of this request's money: `base`, the objects its URL names
+        (a job, a thread, a service, a quote) and what `perform` put in `paid.reference`."""
+        named = {
+            name.removesuffix("_id"): value
+            for name, value in self.kwargs.items()
+            if name in _REFERENCED_KWARGS and isinstance(value, str)
+        }
+        return {**base, **named, **paid.reference}
+
+
+def _receipt(payment: X402Payment, payload: x402.PaymentPayload) -> str:
+    """The settlement receipt (`X-PAYMENT-RESPONSE` / `PAYMENT-RESPONSE`)."""
+    return x402.encode_settle_response(
+        success=True,
+        transaction=payment.tx_hash,
+        network=current_network().caip2 if payload.version == 2 else current_network().x402_name,
+        payer=payload.authorization.from_address,
+    )
+
+
+# URL parameters naming what a paid request is about, recorded on its ledger movement.
+_REFERENCED_KWARGS = ("job_id", "thread_id", "service_id", "quote_id")
 
 
 def _postings(price: Price, source: str, amount: int, participant: Participant) -> list[Posting]:
@@ -501,6 +657,13 @@ def _postings(price: Price, source: str, amount: int, participant: Participant) 
 
 def authenticated_participant(key: str) -> Participant:
     """The participant behind an API key, or a 401."""
+    if not key:
+        raise ApplicationError(
+            "This endpoint needs your API key in the X-API-Key header",
+            code="api_key_required",
+            status=401,
+            headers={"WWW-Authenticate": www_authenticate(["X-API-Key"])},
+        )
     participant = participant_for_api_key(key)
     if participant is None:
         raise ApplicationError("Invalid or revoked API key", code="invalid_api_key", status=401)

@@ -38,6 +38,14 @@ logger = logging.getLogger(__name__)
 HOLD_KIND = "balance_hold"
 _HOLD_KEY = "hold:"
 _END_KEY = "hold-end:"
+
+
+def hold_end_key(hold_id: str) -> str:
+    """The idempotency key of the ledger transaction that ends a hold (its charge or its
+    release): a balance history finds through it what a hold paid for."""
+    return f"{_END_KEY}{hold_id}"
+
+
 # Beyond its provider's call, what a request may still spend before its charge commits.
 HOLD_MARGIN = timedelta(minutes=5)
 
@@ -84,7 +92,14 @@ def hold_take(participant: Participant, amount: int, *, description: str, path: 
     return hold
 
 
-def hold_charge(hold: Hold, postings: list[Posting], *, description: str, path: str) -> None:
+def hold_charge(
+    hold: Hold,
+    postings: list[Posting],
+    *,
+    description: str,
+    path: str,
+    reference: dict[str, str] | None = None,
+) -> None:
     """Turn the hold into its charge (`postings`, from the hold account), inside the caller's
     transaction: it rolls the whole transaction back when this raises. Raises `HoldReleased`
     when the hold was released meanwhile."""
@@ -94,7 +109,7 @@ def hold_charge(hold: Hold, postings: list[Posting], *, description: str, path: 
             idempotency_key=f"{_END_KEY}{hold.public_id}",
             postings=postings,
             description=description,
-            reference={"path": path, "hold": hold.public_id},
+            reference={**(reference or {}), "path": path, "hold": hold.public_id},
             savepoint=False,
         )
     except Conflict:

@@ -28,6 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.http import HttpResponseBase
 from django.http.request import RawPostDataException
 from django.utils import timezone
 from rest_framework.request import Request
@@ -40,6 +41,9 @@ from the402.lib.errors import ApplicationError
 
 TTL = timedelta(hours=24)
 BODY_PURPOSE = "idempotency-response"
+# Attributes of the request while `idempotent` runs its handler.
+_RUNNING = "_idempotency_record"
+_KEPT = "_idempotency_kept"
 _STORED_STATUSES = range(200, 500)
 _NOT_STORED = {202, 402, 409, 429}
 _FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -205,34 +209,53 @@ def idempotent(request: Request, scope: str, handler: Callable[[], Response]) ->
     if replay is not None:
         return replay
     assert record is not None
+    setattr(request, _RUNNING, record)
     try:
         response = handler()
     except BaseException:
         _mine(record).delete()
         raise
-    storable = isinstance(response, Response)  # a JSON answer, not a file download
-    if (
-        storable
-        and response.status_code in _STORED_STATUSES
-        and response.status_code not in _NOT_STORED
-    ):
-        # As the renderer writes it: Decimal amounts, dates and lazy strings included.
-        body = json.dumps(getattr(response, "replay_data", response.data), cls=JSONEncoder)
-        _mine(record).update(
-            status=IdempotencyRecord.Status.COMPLETED,
-            lease_until=None,
-            response_status=response.status_code,
-            response_body=crypto.encrypt(body, purpose=BODY_PURPOSE),
-            response_headers={
-                name: value
-                for name, value in response.items()
-                if name.lower() in ("payment-response", "x-payment-response")
-            },
-            updated_at=timezone.now(),
-        )
-    else:
+    finally:
+        delattr(request, _RUNNING)
+    if getattr(request, _KEPT, False):
+        return response  # kept in the work's own transaction (`idempotency_keep`)
+    if not _store(record, response):
         _mine(record).delete()
     return response
+
+
+def idempotency_keep(request: Request, response: HttpResponseBase) -> None:
+    """Store `response` as its Idempotency-Key's answer inside the caller's transaction,
+    the one that commits the work (a charge and its job): the work and the completed record
+    commit together. Stored after that transaction instead, a process dying in between (or a
+    lost database connection) left the key in progress, and the retry after the lease did
+    the work, and charged, again. No-op outside `idempotent`, or for an answer not kept."""
+    record = getattr(request, _RUNNING, None)
+    if record is not None and _store(record, response):
+        setattr(request, _KEPT, True)
+
+
+def _store(record: IdempotencyRecord, response: HttpResponseBase) -> bool:
+    """Complete `record` with `response` if it is an answer to keep; whether it was."""
+    if not isinstance(response, Response):  # a file download
+        return False
+    if response.status_code not in _STORED_STATUSES or response.status_code in _NOT_STORED:
+        return False
+    # As the renderer writes it: Decimal amounts, dates and lazy strings included.
+    body = json.dumps(getattr(response, "replay_data", response.data), cls=JSONEncoder)
+    _mine(record).update(
+        status=IdempotencyRecord.Status.COMPLETED,
+        lease_until=None,
+        response_status=response.status_code,
+        response_body=crypto.encrypt(body, purpose=BODY_PURPOSE),
+        response_headers={
+            name: value
+            for name, value in response.items()
+            if name.lower() in ("payment-response", "x-payment-response")
+        },
+        updated_at=timezone.now(),
+    )
+    return True
 
 
 def purge_expired() -> int:

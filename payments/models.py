@@ -31,6 +31,10 @@ class Participant(BaseModel):
     webhook_url = models.URLField(blank=True, max_length=500)
     capabilities = models.JSONField(default=list, blank=True)
     webhook_secret_encrypted = models.BinaryField(null=True, blank=True, editable=False)
+    # After a rotation on request: the previous secret (sealed) still signs each webhook as
+    # `X-Webhook-Signature-Previous` until `webhook_secret_grace_until`.
+    webhook_secret_previous_sealed = models.BinaryField(null=True, blank=True, editable=False)
+    webhook_secret_grace_until = models.DateTimeField(null=True, blank=True)
     registered_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -181,6 +185,12 @@ class X402Payment(BaseModel):
     fulfilled_at = models.DateTimeField(
         null=True, blank=True, help_text="When the paid request's work was committed"
     )
+    # The answer of the request it paid for (committed with its work), so a copy of the same
+    # payment header on the same request gets that answer, not a 409: the request's
+    # fingerprint (payments.idempotency.request_fingerprint), and the body, encrypted.
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Q, Sum
 
-from payments.ledger import agent_account
+from payments.ledger import agent_account, provider_account
 from payments.models import LedgerAccount, LedgerEntry, Participant
 from payments.wallets import is_address, normalize_address
 
@@ -36,10 +36,12 @@ def balance_summary(participant: Participant) -> dict[str, int]:
 def balance_history(
     participant: Participant, *, limit: int, offset: int
 ) -> tuple[int, list[LedgerEntry]]:
-    """Entries on the participant's balance, newest first."""
+    """Entries on the participant's balance and on what it is owed as a provider (its
+    sales, released escrows, payouts), newest first."""
+    accounts = [agent_account(participant), provider_account(participant)]
     entries = (
-        LedgerEntry.objects.filter(account__code=agent_account(participant))
-        .select_related("transaction")
+        LedgerEntry.objects.filter(account__code__in=accounts)
+        .select_related("transaction", "account")
         .order_by("-id")
     )
     return entries.count(), list(entries[offset : offset + limit])

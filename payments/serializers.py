@@ -6,7 +6,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from payments.models import Participant
+from payments.holds import hold_end_key
+from payments.models import Escrow, LedgerEntry, LedgerTransaction, Participant
+from the402.lib.money import usd_decimal
 
 
 class HttpUrlField(serializers.URLField):
@@ -84,3 +86,75 @@ MAX_OFFSET = 1_000_000
 class HistoryQuery(serializers.Serializer[None]):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
     offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+
+
+# A row's description when its ledger transaction was recorded without one.
+_KIND_DESCRIPTIONS = {
+    "x402_payment": "Payment by x402",
+    "charge": "Charge to the balance",
+    "balance_hold": "Held for a request in progress",
+    "hold_release": "Hold released",
+    "refund_to_balance": "Payment credited to the balance",
+    "escrow_hold": "Held in escrow",
+    "payout": "Payout to the provider's wallet",
+    "payout_failed": "Payout failed: owed again",
+    "referral_withdrawal": "Referral earnings withdrawn to the balance",
+}
+# The ledger account codes a participant's history reads, and how a row names them.
+HISTORY_ACCOUNTS = {"agent": "balance", "provider": "earnings"}
+
+
+def history_entries(entries: list[LedgerEntry]) -> list[dict[str, Any]]:
+    """Rows of `GET /v1/balance/history`: each with its description and the job, thread,
+    deposit or payment it belongs to (from its ledger transaction's reference; an escrow
+    names its job)."""
+    unnamed = [e.transaction.reference for e in entries if "job" not in e.transaction.reference]
+    escrows = {ref["escrow"] for ref in unnamed if isinstance(ref.get("escrow"), str)}
+    jobs_of_escrows = dict(
+        Escrow.objects.filter(public_id__in=escrows).values_list("public_id", "reference")
+    )
+    # A hold is taken before its request's job exists: the charge that ended it names it.
+    holds = {ref["hold"]: hold_end_key(ref["hold"]) for ref in unnamed if "hold" in ref}
+    ends = dict(
+        LedgerTransaction.objects.filter(idempotency_key__in=holds.values()).values_list(
+            "idempotency_key", "reference"
+        )
+    )
+    ended = {hold: ends.get(key) or {} for hold, key in holds.items()}
+    return [_history_entry(entry, jobs_of_escrows, ended) for entry in entries]
+
+
+def _deposit_of(entry: LedgerEntry, reference: dict[str, Any]) -> str | None:
+    """An x402 payment credited to the payer's own balance is a deposit (rows recorded
+    before deposits named themselves in their reference)."""
+    own_balance = entry.account.code.startswith("agent:") and entry.amount > 0
+    if entry.transaction.kind == "x402_payment" and own_balance:
+        return reference.get("payment")
+    return None
+
+
+def _history_entry(
+    entry: LedgerEntry, jobs_of_escrows: dict[str, str], ended: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    record = entry.transaction
+    # What a hold paid for (the reference of the charge that ended it), under the row's own.
+    reference = {**ended.get(record.reference.get("hold", ""), {}), **record.reference}
+    escrow = reference.get("escrow")
+    job = reference.get("job") or jobs_of_escrows.get(escrow or "") or None
+    kind_text = record.kind.replace("_", " ").capitalize()
+    return {
+        "id": entry.pk,
+        "kind": record.kind,
+        "account": HISTORY_ACCOUNTS.get(entry.account.code.partition(":")[0], "balance"),
+        "amount_usd": usd_decimal(entry.amount),
+        "description": record.description or _KIND_DESCRIPTIONS.get(record.kind, kind_text),
+        "job_id": job,
+        "thread_id": reference.get("thread"),
+        "service_id": reference.get("service"),
+        "deposit_id": reference.get("deposit") or _deposit_of(entry, reference),
+        "payment_id": reference.get("payment"),
+        "escrow_id": escrow,
+        "payout_id": reference.get("payout"),
+        "reference": record.reference,
+        "created_at": entry.created_at,
+    }

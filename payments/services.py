@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -15,6 +17,7 @@ from the402.lib.errors import ApplicationError
 
 _API_KEY_PURPOSE = "api-key"
 _WEBHOOK_PURPOSE = "webhook-secret"
+_WEBHOOK_PREVIOUS = "webhook-secret-previous"
 
 
 def _wallet(value: str) -> str:
@@ -193,16 +196,15 @@ _PARTICIPANT_BY_KEY = (
 
 @transaction.atomic
 def participant_update(*, participant: Participant, **fields: Any) -> str | None:
-    """Update a profile; setting a new webhook URL issues a new webhook secret, returned
-    once. Clearing the URL keeps the secret: the services' own URLs are still signed with it.
-    A participant without a secret (created before every participant had one) gets one."""
+    """Update a profile. The webhook secret never changes with the URL (a new URL, or none,
+    keeps it: rotate it on request with `webhook_secret_rotate`); a participant without a
+    secret (created before every participant had one) gets one, returned once."""
     allowed = {"name", "description", "webhook_url", "capabilities", "type"}
     unknown = set(fields) - allowed
     if unknown:
         raise ApplicationError(f"cannot update: {', '.join(sorted(unknown))}", code="invalid_field")
     secret = None
-    new_url = fields.get("webhook_url")
-    if not participant.webhook_secret_encrypted or (new_url and new_url != participant.webhook_url):
+    if not participant.webhook_secret_encrypted:
         secret = _webhook_secret_set(participant)
     for name, value in fields.items():
         setattr(participant, name, value.strip() if isinstance(value, str) else value)
@@ -216,6 +218,47 @@ def webhook_secret(participant: Participant) -> str | None:
     if not participant.webhook_secret_encrypted:
         return None
     return crypto.decrypt(bytes(participant.webhook_secret_encrypted), purpose=_WEBHOOK_PURPOSE)
+
+
+@transaction.atomic
+def webhook_secret_rotate(*, participant: Participant) -> str:
+    """A new webhook secret for `participant` (returned once), for its own URL and its
+    services' URLs alike. During the grace period (`THE402_WEBHOOK_SECRET_GRACE_HOURS`)
+    each webhook also carries a signature by the old one (`X-Webhook-Signature-Previous`,
+    `webhook_secret_previous`), kept sealed meanwhile, so the provider can deploy."""
+    locked = Participant.objects.select_for_update().get(pk=participant.pk)
+    old = webhook_secret(locked)
+    if locked.webhook_secret_previous_sealed:  # a secret two rotations old: gone for good
+        crypto.destroy(bytes(locked.webhook_secret_previous_sealed))
+    secret = _webhook_secret_set(locked)
+    grace = timedelta(hours=settings.WEBHOOK_SECRET_GRACE_HOURS)
+    if old is not None and grace:
+        locked.webhook_secret_previous_sealed = crypto.seal(old, purpose=_WEBHOOK_PREVIOUS)
+        locked.webhook_secret_grace_until = timezone.now() + grace
+    else:
+        locked.webhook_secret_previous_sealed = None
+        locked.webhook_secret_grace_until = None
+    locked.save(
+        update_fields=[
+            "webhook_secret_encrypted",
+            "webhook_secret_previous_sealed",
+            "webhook_secret_grace_until",
+            "updated_at",
+        ]
+    )
+    for name in ("encrypted", "previous_sealed", "grace_until"):
+        setattr(participant, f"webhook_secret_{name}", getattr(locked, f"webhook_secret_{name}"))
+    return secret
+
+
+def webhook_secret_previous(participant: Participant) -> str | None:
+    """The secret a rotation replaced, while its grace period runs; else None."""
+    until = participant.webhook_secret_grace_until
+    if not participant.webhook_secret_previous_sealed or until is None or until <= timezone.now():
+        return None
+    return crypto.open_sealed(
+        bytes(participant.webhook_secret_previous_sealed), purpose=_WEBHOOK_PREVIOUS
+    )
 
 
 def _webhook_secret_set(participant: Participant) -> str:

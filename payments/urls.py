@@ -17,6 +17,16 @@ urlpatterns = [
     path("v1/register", api.RegisterView.as_view(), name="register"),
     path("v1/participants/rotate-key", api.RotateKeyView.as_view(), name="rotate-key"),
     path("v1/participants/<str:participant_id>", api.ParticipantView.as_view(), name="participant"),
+    path(
+        "v1/participants/<str:participant_id>/webhook-secret",
+        api.WebhookSecretView.as_view(),
+        name="webhook-secret",
+    ),
+    path(
+        "v1/participants/<str:participant_id>/webhook-secret/rotate",
+        api.WebhookSecretRotateView.as_view(),
+        name="webhook-secret-rotate",
+    ),
     path("v1/balance/deposit", api.DepositView.as_view(), name="balance-deposit"),
     path("v1/balance", api.BalanceView.as_view(), name="balance"),
     path("v1/balance/history", api.BalanceHistoryView.as_view(), name="balance-history"),

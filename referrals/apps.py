@@ -19,3 +19,5 @@ class ReferralsConfig(AppConfig):
         reputation_hooks.on_flag_confirmed.register(services.on_flag_confirmed)
         sources.register_source(sources.EscrowSettlements())
         sources.register_source(sources.DataApiCalls())
+        sources.register_source(sources.SubscriptionPeriods())
+        sources.register_source(sources.ProductSales())

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from marketplace.models import Job, Proposal
+from marketplace.models import Job, ProductPurchase, Proposal, SubscriptionPeriod
 from payments.ledger import PLATFORM_FEES
 from payments.models import Escrow, LedgerEntry
 from reputation.models import Signal
@@ -125,7 +125,11 @@ class DataApiCalls:
     def final_since(self, since: datetime) -> Iterable[FeeEvent]:
         jobs = list(
             Job.objects.filter(
-                escrow__isnull=True, status=Job.Status.RELEASED, updated_at__gte=since
+                escrow__isnull=True,
+                status=Job.Status.RELEASED,
+                updated_at__gte=since,
+                # a purchase a subscription covered paid no fee of its own (its period did)
+                subscription_use__isnull=True,
             ).select_related("service")
         )
         paid = dict(
@@ -150,3 +154,55 @@ class DataApiCalls:
 
     def reversed_since(self, since: datetime) -> Iterable[Reversal]:
         return ()  # a data API call is paid for its answer and never refunded
+
+
+class SubscriptionPeriods:
+    """Paid subscription periods (the first, by x402 or balance, and each renewal): final
+    when paid (no refund on cancel)."""
+
+    name = "subscription"
+
+    def final_since(self, since: datetime) -> Iterable[FeeEvent]:
+        periods = SubscriptionPeriod.objects.filter(created_at__gte=since).select_related(
+            "subscription", "subscription__plan"
+        )
+        for period in periods:
+            if period.fee_micros <= 0:
+                continue
+            sub = period.subscription
+            yield FeeEvent(
+                key=f"subscription:{sub.public_id}:{period.number}",
+                source="subscription",
+                reference=f"{sub.public_id} period {period.number}",
+                buyer_id=sub.agent_id,
+                provider_id=sub.plan.provider_id,
+                fee_micros=int(period.fee_micros),
+                occurred_at=period.created_at,
+            )
+
+    def reversed_since(self, since: datetime) -> Iterable[Reversal]:
+        return ()  # a paid period is never refunded
+
+
+class ProductSales:
+    """Digital product purchases: final when paid (downloads are not refunded)."""
+
+    name = "product_sale"
+
+    def final_since(self, since: datetime) -> Iterable[FeeEvent]:
+        sales = ProductPurchase.objects.filter(created_at__gte=since).select_related("product")
+        for sale in sales:
+            if sale.fee_micros <= 0:
+                continue
+            yield FeeEvent(
+                key=f"sale:{sale.public_id}",
+                source="product_sale",
+                reference=sale.public_id,
+                buyer_id=sale.buyer_id,
+                provider_id=sale.product.provider_id,
+                fee_micros=int(sale.fee_micros),
+                occurred_at=sale.created_at,
+            )
+
+    def reversed_since(self, since: datetime) -> Iterable[Reversal]:
+        return ()

@@ -24,7 +24,13 @@ from django.utils import timezone
 
 from reputation import scoring
 from reputation.models import Signal
-from reputation.services import RecomputeReport, clean_values, data_api_values, job_end_values
+from reputation.services import (
+    DataApiOutcome,
+    RecomputeReport,
+    clean_values,
+    data_api_values,
+    job_end_values,
+)
 from reputation.services import recompute_providers as _recompute
 
 REFERENCE = "demo-{key}-{n}"
@@ -136,8 +142,8 @@ def _signals(
         service = rng.choice(apis)
         failed = rng.random() < profile.call_failure_share
         latency = profile.latency_ms * rng.lognormvariate(0.0, 0.5)
-        outcome = "failed" if failed else "answered"
-        kind, values = data_api_values(outcome, latency_ms=latency)
+        call: DataApiOutcome = "failed" if failed else "answered"
+        kind, values = data_api_values(call, latency_ms=latency)
         add(service, kind, values, is_job=not failed, completed=not failed, occurred_at=when())
     for _ in range(profile.threads if human else 0):
         service = rng.choice(human)

@@ -281,8 +281,9 @@ def record_webhook_delivery(
 
 
 _INSERTED_FIELDS = [f for f in Signal._meta.concrete_fields if not f.primary_key]
+_INSERTED_COLUMNS = [str(f.column) for f in _INSERTED_FIELDS]
 _INSERT_SIGNAL_SQL = (
-    f"INSERT INTO {Signal._meta.db_table} ({', '.join(f.column for f in _INSERTED_FIELDS)}) "  # noqa: S608
+    f"INSERT INTO {Signal._meta.db_table} ({', '.join(_INSERTED_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(_INSERTED_FIELDS))}) ON CONFLICT DO NOTHING RETURNING id"
 )
 

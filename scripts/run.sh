@@ -62,5 +62,13 @@ sys.exit(1)
 EOF
 then
     echo "the402 is serving on http://127.0.0.1:${PORT}  (catalog: /v1/services/catalog, docs: /docs, MCP: /mcp)"
+    echo "dashboard: http://127.0.0.1:${PORT}/dashboard/  (catalog pages: http://127.0.0.1:${PORT}/services/)"
+    if [ "$NETWORK" = devnet ]; then
+        # A lived-in demo agent account (deposit, purchases and an inquiry made through the
+        # dashboard's own paths, once); its sign-in is printed. Devnet only.
+        $PY manage.py seed_demo_account || echo "(the demo agent account could not be seeded)"
+        # The demo provider's account: services, a job in its inbox, an earning. Devnet only.
+        $PY manage.py seed_demo_provider_account || echo "(the demo provider account could not be seeded)"
+    fi
 fi
 wait -n "${PIDS[@]}"

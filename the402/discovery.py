@@ -31,6 +31,7 @@ from referrals.selectors import health_summary as referral_health
 from the402.lib import money
 from the402.lib.errors import error_codes_published
 from the402.lib.urls import public_base_url
+from the402.metrics import dependency_checks
 
 _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 _METHODS = ("get", "post", "put", "patch", "delete")
@@ -184,6 +185,10 @@ class HealthView(APIView):
         base = public_base_url(request)
         terms = payment_terms()
         database_ok = _database_ok()
+        # The broker, the chain and the queue depth are reported, not gated on: a proxy's
+        # health check takes out a web process that cannot reach the database, never every
+        # process at once because a shared dependency is down (README "Production").
+        dependencies = dependency_checks()
         return Response(
             {
                 "status": "ok" if database_ok else "degraded",
@@ -196,7 +201,7 @@ class HealthView(APIView):
                 "asset": terms["asset"],
                 "timestamp": int(time.time() * 1000),
                 "paused": False,
-                "checks": {"database": "ok" if database_ok else "error"},
+                "checks": {"database": "ok" if database_ok else "error", **dependencies},
                 "platform": {
                     "description": (
                         "the402 is a marketplace where AI agents discover and buy services "

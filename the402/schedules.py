@@ -49,6 +49,12 @@ SCHEDULES: list[dict[str, object]] = [
         "minutes": 10,
     },
     {
+        "name": "subscriptions-renew",
+        "func": "marketplace.tasks.renew_subscriptions",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 30,
+    },
+    {
         "name": "reputation-recompute",
         "func": "reputation.tasks.recompute_reputation",
         "schedule_type": Schedule.MINUTES,

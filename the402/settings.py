@@ -162,6 +162,12 @@ PAYOUT_THRESHOLD = env_int("THE402_PAYOUT_THRESHOLD", 10_000_000, minimum=1)
 # 127.0.0.1; off, it keeps webhooks from reaching the internal network or a cloud
 # metadata endpoint).
 WEBHOOK_TIMEOUT = env_int("THE402_WEBHOOK_TIMEOUT", 10, minimum=1, maximum=30)
+# The highest price a service may be listed at, in whole USD (a price of zero or less is
+# refused too).
+MAX_PRICE_USD = env_int("THE402_MAX_PRICE_USD", 100_000, minimum=1, maximum=10**9)
+# After a webhook secret is rotated, how long (hours) each webhook also carries a signature
+# by the previous secret (`X-Webhook-Signature-Previous`), so a provider can deploy.
+WEBHOOK_SECRET_GRACE_HOURS = env_int("THE402_WEBHOOK_SECRET_GRACE_HOURS", 24, minimum=0)
 # How long a data API purchase waits for the provider's answer (the buyer is waiting too).
 DATA_API_TIMEOUT = env_int("THE402_DATA_API_TIMEOUT", 15, minimum=1, maximum=60)
 # Reputation: a signal's weight halves every REPUTATION_HALF_LIFE_DAYS; sybil detection
@@ -172,6 +178,9 @@ REPUTATION_SYBIL_WINDOW_DAYS = env_int("THE402_REPUTATION_SYBIL_WINDOW_DAYS", 30
 # bonus; empty: the deployment's first migration (referrals.program.program_start).
 REFERRAL_PROGRAM_START = env_str("THE402_REFERRAL_PROGRAM_START", "") or ""
 WEBHOOK_ALLOW_PRIVATE = env_bool("THE402_WEBHOOK_ALLOW_PRIVATE", default=False)
+# `/metrics` (Prometheus): with a token, only `Authorization: Bearer <token>` reads it;
+# without one, only loopback clients (the402/metrics.py).
+METRICS_TOKEN = env_str("THE402_METRICS_TOKEN", "") or ""
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -198,6 +207,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: times every request, whatever answers it (the402/metrics.py, `/metrics`).
+    "the402.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on HTML pages: no inline scripts, nothing from other origins.
     "the402.web.csp.ContentSecurityPolicyMiddleware",
@@ -299,8 +310,18 @@ STORAGES = {
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
+    # Digital products' files: outside MEDIA_ROOT and served by no URL; they leave only
+    # through GET /v1/products/:id/download. Any Django storage backend can replace it.
+    "products": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "products")},
+    },
 }
 MEDIA_ROOT = DATA_DIR / "media"
+# The largest digital product file a provider may upload (bytes; default 100 MB).
+PRODUCT_MAX_BYTES = env_int(
+    "THE402_PRODUCT_MAX_BYTES", 104_857_600, minimum=1, maximum=10_737_418_240
+)
 # The largest request body any endpoint takes, for every parser (JSON, text briefs, forms):
 # a longer one is answered 413 before it is read (`the402.lib.bodylimit`). A view may allow
 # more (`max_body_bytes`): thread messages carry attachments of up to 25 MB.

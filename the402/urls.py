@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from the402 import discovery
 from the402.mcp_view import mcp_endpoint
+from the402.metrics import metrics_view
 
 handler400 = "the402.lib.errors.json_bad_request"
 handler403 = "the402.lib.errors.json_permission_denied"
@@ -18,8 +19,12 @@ urlpatterns = [
     # django-allauth's standard pages under /accounts/).
     path("", include("the402.web.urls")),
     path("", include("payments.web.urls")),
+    # The provider's side of the dashboard (marketplace/*/provider_web.py, notify/web.py).
+    path("dashboard/provider/", include("marketplace.provider_urls")),
     path("accounts/", include("allauth.urls")),
     path("health", discovery.HealthView.as_view(), name="health"),
+    # Prometheus metrics: a token (THE402_METRICS_TOKEN) or loopback only (the402/metrics.py).
+    path("metrics", metrics_view, name="metrics"),
     path(".well-known/the402.json", discovery.ManifestView.as_view(), name="manifest"),
     path(".well-known/x402", discovery.X402DiscoveryView.as_view(), name="x402-discovery"),
     path(

@@ -28,6 +28,7 @@ from marketplace.catalog.serializers import (
     CatalogSerializer,
     ProviderServiceOutput,
     ServiceCreateInput,
+    ServiceDeletedOutput,
     ServiceDetailSerializer,
     ServiceUpdateInput,
 )
@@ -71,6 +72,7 @@ class CatalogView(APIView):
         body = CatalogSerializer(
             {
                 "total": page.total,
+                "total_is_estimate": page.total_is_estimate,
                 "limit": query.limit,
                 "offset": query.offset,
                 "services": page.services,
@@ -123,6 +125,7 @@ class DiscoverView(PaidView):
         services = CatalogSerializer(
             {
                 "total": page.total,
+                "total_is_estimate": page.total_is_estimate,
                 "limit": DISCOVER_LIMIT,
                 "offset": 0,
                 "services": page.services,
@@ -172,6 +175,15 @@ class ServiceDetailView(APIView):
         return Response(body)
 
 
+def _owned_listing(service_id: str, request: Request) -> Service:
+    """The caller's service to change or delete; an archived one (deleted with history) is
+    gone for its provider: 404."""
+    service = service_owned(service_id, api_key_caller(request))
+    if service.status == Service.Status.ARCHIVED:
+        raise NotFound(f"Service {service_id} not found", code="service_not_found")
+    return service
+
+
 def _owner_view(service: Service, request: Request) -> dict[str, Any]:
     service.provider_score = provider_scores([service.provider_id])[service.provider_id]
     serializer = ProviderServiceOutput(service, context={"base_url": public_base_url(request)})
@@ -217,13 +229,13 @@ class ServiceUpdateView(APIView):
         tags=["provider"],
     )
     def put(self, request: Request, service_id: str) -> Response:
-        service = service_owned(service_id, api_key_caller(request))
+        service = _owned_listing(service_id, request)
         updated = service_update(service=service, **validated(ServiceUpdateInput, request.data))
         return Response(_owner_view(updated, request))
 
 
 class ServiceDeleteView(APIView):
-    """Remove a service for good (X-API-Key of its provider)."""
+    """Remove a service (X-API-Key of its provider): deleted, or archived if it has jobs."""
 
     endpoint_price = "free"
     endpoint_auth = "X-API-Key (owner)"
@@ -233,15 +245,24 @@ class ServiceDeleteView(APIView):
         summary="Delete a service",
         request=None,
         responses={
-            204: OpenApiResponse(description="Deleted"),
-            409: OpenApiResponse(ErrorSerializer, description="The service has jobs"),
+            200: ServiceDeletedOutput,
             **OWNER_RESPONSES,
         },
         tags=["provider"],
     )
     def delete(self, request: Request, service_id: str) -> Response:
-        service_delete(service=service_owned(service_id, api_key_caller(request)))
-        return Response(status=204)
+        service = _owned_listing(service_id, request)
+        outcome = service_delete(service=service)
+        return Response(
+            ServiceDeletedOutput(
+                {
+                    "service_id": service.public_id,
+                    "deleted": True,
+                    "archived": outcome == "archived",
+                    "status": outcome,
+                }
+            ).data
+        )
 
 
 class ServiceView(ServiceUpdateView, ServiceDeleteView, ServiceDetailView):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.utils import timezone
 
 from the402.lib import money
 from the402.lib.ids import PREFIXES, new_public_id
 from the402.lib.models import BaseModel
+
+if TYPE_CHECKING:
+    from reputation.models import ReputationScore
 
 
 def _service_id() -> str:
@@ -56,6 +61,9 @@ class Service(BaseModel):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         INACTIVE = "inactive", "Inactive"
+        # Deleted by its provider while jobs still refer to it: out of the catalog and of
+        # the provider's reach, kept for its jobs' history.
+        ARCHIVED = "archived", "Archived"
 
     public_id = models.CharField(max_length=24, unique=True, default=_service_id, editable=False)
     provider = models.ForeignKey(
@@ -91,6 +99,11 @@ class Service(BaseModel):
     price_changed_at = models.DateTimeField(null=True, blank=True)
 
     objects = ServiceQuerySet.as_manager()
+
+    # Not columns: set on the instance by the catalog's reads before it is serialized
+    # (`selectors.catalog_search`, the service detail and the owner's views in `api`).
+    provider_score: ReputationScore
+    reputation_levels: dict[str, ReputationScore]
 
     class Meta:
         ordering = ["-listed_at", "-id"]

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from marketplace.catalog.serializers import OnboardInput, OnboardOutput
 from marketplace.catalog.services import provider_onboard
+from payments import hooks
 from payments.charges import Paid, Price
 from payments.gate import PaidView
 from payments.ledger import PLATFORM_FEES
@@ -44,12 +45,16 @@ class ProviderOnboardView(PaidView):
                     "description": {"type": "string"},
                     "webhook_url": {"type": "string"},
                     "capabilities": {"type": "array", "items": {"type": "string"}},
+                    "referral_code": {"type": "string"},
                 },
             },
         )
 
     def validate(self, request: Request, payer: str | None, **kwargs: Any) -> dict[str, Any]:
-        return validated(OnboardInput, request.data)
+        data = validated(OnboardInput, request.data)
+        if data.get("referral_code"):  # an unknown code is a 400 before any payment
+            hooks.referral_check(hooks.ReferralClaim(code=data["referral_code"], wallet=payer))
+        return data
 
     def perform(self, request: Request, paid: Paid, data: Any, **kwargs: Any) -> Response:
         onboarding = provider_onboard(wallet=paid.participant.wallet, **data)
@@ -60,6 +65,8 @@ class ProviderOnboardView(PaidView):
             "api_key": onboarding.api_key,
             "webhook_secret": onboarding.webhook_secret,
         }
+        if onboarding.referral is not None:
+            body["referral"] = onboarding.referral
         return Response(body, status=201 if onboarding.created else 200)
 
     @extend_schema(

@@ -18,16 +18,26 @@ checked against the other filters by one seek into a narrow index of the filtere
 Joining the other way round (services first, then probing the index per row) costs seconds
 at 100k services, and building the list of every service the filters allow costs as much
 as that list is long (40 ms for a price filter alone).
+
+A broad word (one in most listings) must not cost what its matches cost: ranking scores
+only a bounded candidate set, the `CANDIDATES` newest matches (the index's own order on both
+engines, so finding them stops after that many), and ranks those by bm25 / ts_rank; the
+matches past them follow, newest first. The number of matches is counted up to
+`EXACT_TOTAL_UP_TO`; above it, it is estimated from how far down the ids the counted
+matches reached (`Ranked.total_is_estimate`). A query with fewer matches than
+`CANDIDATES` is ranked and counted exactly, as before.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, Count, QuerySet, Window
+from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
 Sql = tuple[str, list[Any]]
@@ -35,6 +45,56 @@ Sql = tuple[str, list[Any]]
 TABLE = "marketplace_service"
 FTS_TABLE = "marketplace_service_fts"
 MAX_TERMS = 12
+# Ranking scores at most this many matches (the newest): see the module docstring.
+CANDIDATES = 1_000
+# Totals are exact up to this many matches, estimated above.
+EXACT_TOTAL_UP_TO = 10_000
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One page of a ranked search: its ids in order, and the number of every match."""
+
+    ids: list[int]
+    total: int
+    total_is_estimate: bool = False
+
+
+def _ranked_page(
+    candidates: list[tuple[int, float]],
+    limit: int,
+    offset: int,
+    *,
+    lower_is_better: bool,
+    tail: Callable[[int, int, int], list[int]],
+    count: Callable[[], tuple[int, bool]],
+) -> Ranked:
+    """The page from the newest matches with their scores (`candidates`, at most
+    `CANDIDATES` of them): those ranked by score, then newest first on ties; the matches
+    past them newest first (`tail(below_id, limit, offset)`), counted by `count()`."""
+    sign = 1 if lower_is_better else -1
+    ranked = [pk for pk, _ in sorted(candidates, key=lambda row: (sign * row[1], -row[0]))]
+    if len(candidates) < CANDIDATES:
+        return Ranked(ranked[offset : offset + limit], len(candidates))
+    ids = ranked[offset : offset + limit]
+    if len(ids) < limit:  # the page reaches past the candidates: the older matches
+        ids += tail(min(ranked), limit - len(ids), max(0, offset - CANDIDATES))
+    total, estimate = count()
+    return Ranked(ids, total, estimate)
+
+
+def _estimated_total(counted: int, lowest_id: int | None) -> tuple[int, bool]:
+    """The number of matches from a count that stopped after `EXACT_TOTAL_UP_TO + 1`
+    matches, newest first, at `lowest_id`: exact below, extrapolated over the ids above."""
+    if counted <= EXACT_TOTAL_UP_TO or lowest_id is None:
+        return counted, False
+    # Two scalar subqueries: each is one step along the primary key (SQLite scans the table
+    # for min() and max() in one SELECT).
+    low, high = _rows(f"SELECT (SELECT min(id) FROM {TABLE}), (SELECT max(id) FROM {TABLE})", [])[0]
+    high, low = high or lowest_id, low or lowest_id
+    # The counted matches lie in [lowest_id, high]; assume the rest are as dense below.
+    return counted * (high - low + 1) // (high - lowest_id + 1), True
+
 
 # PostgreSQL's english.stop list, so both engines ignore the same words.
 STOP_WORDS = frozenset(
@@ -152,21 +212,41 @@ class _SqliteFts5:
 
     def ranked_page(
         self, terms: list[str], within: QuerySet[Any] | None, limit: int, offset: int
-    ) -> list[tuple[int, int]]:
+    ) -> Ranked:
         where, params = self._where(terms, within)
-        # Ranking visits every match, so the matches are kept (with their bm25, lower is
-        # better; weights name, description, category, tags) and counted in the same pass.
-        return _rows(
-            f"WITH matches AS MATERIALIZED (SELECT rowid AS id, "
-            f"bm25({FTS_TABLE}, 10.0, 1.0, 2.0, 4.0) AS rank FROM {FTS_TABLE} WHERE {where}) "
-            "SELECT id, (SELECT count(*) FROM matches) FROM matches "
-            "ORDER BY rank, id DESC LIMIT %s OFFSET %s",
-            [*params, limit, offset],
+        # FTS5 walks its matches in rowid order and stops at the LIMIT: bm25 (lower is
+        # better; weights name, description, category, tags) is computed for those only.
+        candidates = _rows(
+            f"SELECT rowid, bm25({FTS_TABLE}, 10.0, 1.0, 2.0, 4.0) FROM {FTS_TABLE} "
+            f"WHERE {where} ORDER BY rowid DESC LIMIT %s",
+            [*params, CANDIDATES],
         )
 
-    def count(self, terms: list[str], within: QuerySet[Any] | None) -> int:
+        def tail(below: int, count: int, skip: int) -> list[int]:
+            rows = _rows(
+                f"SELECT rowid FROM {FTS_TABLE} WHERE {where} AND {FTS_TABLE}.rowid < %s "
+                "ORDER BY rowid DESC LIMIT %s OFFSET %s",
+                [*params, below, count, skip],
+            )
+            return [row[0] for row in rows]
+
+        return _ranked_page(
+            candidates,
+            limit,
+            offset,
+            lower_is_better=True,
+            tail=tail,
+            count=lambda: self.count(terms, within),
+        )
+
+    def count(self, terms: list[str], within: QuerySet[Any] | None) -> tuple[int, bool]:
         where, params = self._where(terms, within)
-        return _rows(f"SELECT count(*) FROM {FTS_TABLE} WHERE {where}", params)[0][0]
+        counted, lowest = _rows(
+            f"SELECT count(*), min(id) FROM (SELECT rowid AS id FROM {FTS_TABLE} "
+            f"WHERE {where} ORDER BY rowid DESC LIMIT %s)",
+            [*params, EXACT_TOTAL_UP_TO + 1],
+        )[0]
+        return _estimated_total(counted, lowest)
 
 
 class _PostgresTsvector:
@@ -217,17 +297,37 @@ class _PostgresTsvector:
 
     def ranked_page(
         self, terms: list[str], within: QuerySet[Any] | None, limit: int, offset: int
-    ) -> list[tuple[int, int]]:
-        # Normalisation 1 divides by 1 + log(length), as bm25 dampens long descriptions.
-        rank = RawSQL(  # noqa: S611 - fixed SQL, the words are a parameter
-            f"ts_rank({TABLE}.search_vector, {self._QUERY}, 1)", [" ".join(terms)]
+    ) -> Ranked:
+        matches = self._matches(terms, within).order_by("-id")
+        vector = RawSQL(f"{TABLE}.search_vector", ())  # noqa: S611 - fixed SQL
+        newest = matches.annotate(sv=vector).values_list("id", "sv")[:CANDIDATES]
+        sql, params = newest.query.sql_with_params()
+        # ts_rank reads each vector, so it runs over the newest matches only (the inner
+        # LIMIT); normalisation 1 divides by 1 + log(length), as bm25 dampens long
+        # descriptions.
+        candidates = _rows(
+            f"SELECT id, ts_rank(sv, {self._QUERY}, 1) FROM ({sql}) AS candidates",
+            [" ".join(terms), *params],
         )
-        ranked = self._matches(terms, within).annotate(search_rank=rank, total=Window(Count("*")))
-        rows = ranked.order_by("-search_rank", "-id").values_list("id", "total")
-        return list(rows[offset : offset + limit])
 
-    def count(self, terms: list[str], within: QuerySet[Any] | None) -> int:
-        return self._matches(terms, within).count()
+        def tail(below: int, count: int, skip: int) -> list[int]:
+            older = matches.filter(id__lt=below).values_list("id", flat=True)
+            return list(older[skip : skip + count])
+
+        return _ranked_page(
+            candidates,
+            limit,
+            offset,
+            lower_is_better=False,
+            tail=tail,
+            count=lambda: self.count(terms, within),
+        )
+
+    def count(self, terms: list[str], within: QuerySet[Any] | None) -> tuple[int, bool]:
+        newest = self._matches(terms, within).order_by("-id").values("id")
+        sql, params = newest[: EXACT_TOTAL_UP_TO + 1].query.sql_with_params()
+        counted, lowest = _rows(f"SELECT count(*), min(id) FROM ({sql}) AS newest", list(params))[0]
+        return _estimated_total(counted, lowest)
 
 
 class SearchBackend(Protocol):
@@ -238,16 +338,16 @@ class SearchBackend(Protocol):
 
     def ranked_page(
         self, terms: list[str], within: QuerySet[Any] | None, limit: int, offset: int
-    ) -> list[tuple[int, int]]:
-        """One page of matching active services, best first, newest first on ties.
+    ) -> Ranked:
+        """One page of matching active services, best first, newest first on ties, and the
+        number of matches (see the module docstring for the bound on what is ranked).
 
-        Each row is (id, number of matches): ranking visits every match, so counting them
-        costs nothing more. `within` is the active services other filters allow; None
-        means all of them. A page past the end has no rows, so no count either.
+        `within` is the active services other filters allow; None means all of them.
         """
 
-    def count(self, terms: list[str], within: QuerySet[Any] | None) -> int:
-        """How many active services (within `within`) match."""
+    def count(self, terms: list[str], within: QuerySet[Any] | None) -> tuple[int, bool]:
+        """How many active services (within `within`) match, and whether that is an
+        estimate (above `EXACT_TOTAL_UP_TO`)."""
 
 
 def _rows(sql: str, params: list[Any]) -> list[Any]:

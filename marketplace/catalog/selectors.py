@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 
 from django.db import connection
 from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
+from django_stubs_ext import WithAnnotations
 
 from marketplace.catalog import search
 from marketplace.catalog.models import Service
@@ -76,9 +77,19 @@ class CatalogQuery:
 class CatalogPage:
     total: int
     services: list[Service]
+    # True when `total` is an estimate: a search with more than
+    # `search.EXACT_TOTAL_UP_TO` matches (see marketplace/catalog/search.py).
+    total_is_estimate: bool = False
 
 
-def _join_provider_score(qs: QuerySet[Service]) -> QuerySet[Service]:
+class _ProviderScoreColumns(TypedDict):
+    provider_reputation: float
+    provider_confidence: float
+
+
+def _join_provider_score(
+    qs: QuerySet[Service],
+) -> QuerySet[WithAnnotations[Service, _ProviderScoreColumns]]:
     """Inner-join each service's provider-level score, for filtering and sorting by it.
 
     Every listed provider has that row (`reputation_ensure_provider`). The inner join lets
@@ -97,8 +108,6 @@ def _join_provider_score(qs: QuerySet[Service]) -> QuerySet[Service]:
 def _filtered(query: CatalogQuery) -> QuerySet[Service]:
     """Active services passing every filter of `query` except the text search."""
     qs = Service.objects.active().order_by()
-    if query.filters_by_reputation or query.effective_sort == "reputation":
-        qs = _join_provider_score(qs)
     if query.category:
         qs = qs.filter(category=query.category.lower())
     if query.service_type:
@@ -108,34 +117,38 @@ def _filtered(query: CatalogQuery) -> QuerySet[Service]:
     if query.provider:
         provider_filter = participant_lookup_filter(query.provider)
         qs = qs.filter(**{f"provider__{k}": v for k, v in provider_filter.items()})
+    if not (query.filters_by_reputation or query.effective_sort == "reputation"):
+        return qs
+    scored = _join_provider_score(qs)
     if query.min_reputation is not None:
-        qs = qs.filter(provider_reputation__gte=query.min_reputation)
+        scored = scored.filter(provider_reputation__gte=query.min_reputation)
     if query.min_confidence is not None:
-        qs = qs.filter(provider_confidence__gte=query.min_confidence)
+        scored = scored.filter(provider_confidence__gte=query.min_confidence)
     if not query.include_new:
-        qs = qs.filter(provider_confidence__gte=NEW_PROVIDER_CONFIDENCE)
-    return qs
+        scored = scored.filter(provider_confidence__gte=NEW_PROVIDER_CONFIDENCE)
+    return scored
 
 
-def _page_ids(query: CatalogQuery) -> tuple[list[int], int]:
+def _page_ids(query: CatalogQuery) -> search.Ranked:
     """The ids of the page in order, and the number of every match."""
     terms = query.q_terms
     sort = query.effective_sort
     backend = search.backend(connection)
+    within = _filtered(query) if query.has_filters else None
     if sort == "relevance":
-        within = _filtered(query) if query.has_filters else None
-        rows = backend.ranked_page(terms, within, query.limit, query.offset)
-        if rows:
-            return [pk for pk, _ in rows], rows[0][1]
-        return [], backend.count(terms, within) if query.offset else 0
+        return backend.ranked_page(terms, within, query.limit, query.offset)
     qs = _filtered(query)
     if terms:
         qs = qs.filter(id__in=RawSQL(*backend.matching_ids(terms)))  # noqa: S611 - terms are params
     ordered = qs.order_by(*_ORDERING[sort])
     ids = list(ordered.values_list("id", flat=True)[query.offset : query.offset + query.limit])
     if len(ids) < query.limit and (ids or query.offset == 0):
-        return ids, query.offset + len(ids)  # the last page: no count query needed
-    return ids, qs.count()
+        return search.Ranked(ids, query.offset + len(ids))  # the last page: no count needed
+    if terms:
+        # Counted as a ranked search counts: exact up to a bound, estimated above it.
+        total, estimate = backend.count(terms, within)
+        return search.Ranked(ids, total, estimate)
+    return search.Ranked(ids, qs.count())
 
 
 def catalog_search(query: CatalogQuery) -> CatalogPage:
@@ -146,13 +159,16 @@ def catalog_search(query: CatalogQuery) -> CatalogPage:
     """
     if query.q and not query.q_terms:
         return CatalogPage(total=0, services=[])  # only stop words or punctuation
-    ids, total = _page_ids(query)
+    page = _page_ids(query)
+    ids = page.ids
     rows = Service.objects.select_related("provider").in_bulk(ids)
     services = [rows[pk] for pk in ids]
     scores = provider_scores([service.provider_id for service in services])
     for service in services:
         service.provider_score = scores[service.provider_id]
-    return CatalogPage(total=total, services=services)
+    return CatalogPage(
+        total=page.total, services=services, total_is_estimate=page.total_is_estimate
+    )
 
 
 def service_get(public_id: str) -> Service | None:

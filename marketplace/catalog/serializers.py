@@ -21,6 +21,7 @@ from payments.serializers import (
 from reputation.selectors import reputation_view
 from the402.lib import money
 from the402.lib.api import MoneyField, iso
+from the402.lib.errors import ApplicationError
 
 
 class CatalogQuerySerializer(serializers.Serializer):
@@ -179,6 +180,9 @@ class ServiceSerializer(serializers.Serializer):
 
 class CatalogSerializer(serializers.Serializer):
     total = serializers.IntegerField()
+    total_is_estimate = serializers.BooleanField(
+        help_text="true when total is estimated: a search with more than 10,000 matches"
+    )
     limit = serializers.IntegerField()
     offset = serializers.IntegerField()
     services = ServiceSerializer(many=True)
@@ -285,12 +289,35 @@ class ServiceUpdateInput(serializers.Serializer):
         required=False,
         help_text="Per-service webhook; blank uses the provider's.",
     )
-    status = serializers.ChoiceField(choices=Service.Status.values, required=False)
+    status = serializers.ChoiceField(
+        choices=[Service.Status.ACTIVE, Service.Status.INACTIVE], required=False
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A misspelt field would otherwise be dropped in silence: say so instead.
+        unknown = (
+            sorted(set(self.initial_data) - set(self.fields))
+            if isinstance(self.initial_data, dict)
+            else []
+        )
+        if unknown:
+            raise ApplicationError(
+                f"unknown fields: {', '.join(map(str, unknown))}", code="invalid_field"
+            )
         if "price" in attrs:
             attrs["price_micros"], attrs["price_max_micros"] = attrs.pop("price")
         return attrs
+
+
+class ServiceDeletedOutput(serializers.Serializer):
+    """What `DELETE /v1/services/:id` answers (200, a JSON body: MCP clients parse it)."""
+
+    service_id = serializers.CharField()
+    deleted = serializers.BooleanField(help_text="Gone from the catalog, for good")
+    archived = serializers.BooleanField(
+        help_text="Kept (out of the catalog) because jobs or threads refer to it"
+    )
+    status = serializers.CharField(help_text='"deleted" or "archived"')
 
 
 class ServiceCreateInput(ServiceUpdateInput):
@@ -309,6 +336,13 @@ class OnboardInput(serializers.Serializer):
     )
     webhook_url = HttpUrlField(max_length=500, required=False, allow_blank=True, default="")
     capabilities = CapabilitiesField(required=False, default=list)
+    referral_code = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A referrer's code (ref_...); an unknown one is a 400 before any payment",
+    )
 
 
 # --- the provider's listings: output ---------------------------------------------------
@@ -330,4 +364,8 @@ class OnboardOutput(RegistrationOutput):
     webhook_url = serializers.CharField()
     webhook_secret = serializers.CharField(
         help_text="Signs every webhook: to your webhook_url and to each service's own URL."
+    )
+    referral = serializers.DictField(
+        required=False,
+        help_text="With a referral_code: {code, referrer_id, attributed, reason, message}",
     )

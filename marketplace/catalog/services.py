@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
@@ -21,7 +22,7 @@ from payments.models import Participant
 from payments.services import participant_register, participant_update, webhook_secret_ensure
 from reputation.services import reputation_ensure_provider
 from the402.lib import money
-from the402.lib.errors import ApplicationError, Conflict
+from the402.lib.errors import ApplicationError, NotFound
 
 # Legacy name some clients send for automated fulfilment.
 _FULFILLMENT_ALIASES = {"async": "automated"}
@@ -133,11 +134,24 @@ def _listing_pricing(service: Service, fields: dict[str, Any]) -> dict[str, Any]
                 "this service is quoted as a range: give the fixed price with pricing_model",
                 code="invalid_price",
             )
+    _price_in_bounds(price_micros, price_max_micros)
     return {
         "pricing_model": pricing_model,
         "price_micros": price_micros,
         "price_max_micros": price_max_micros,
     }
+
+
+def _price_in_bounds(price_micros: int, price_max_micros: int | None) -> None:
+    """A listed price is above zero and at most `THE402_MAX_PRICE_USD` (so every purchase
+    has an amount to sign, and none overflows what a buyer can mean)."""
+    ceiling = settings.MAX_PRICE_USD * money.MICROS_PER_USD
+    if price_micros <= 0:
+        raise ApplicationError("price must be above zero", code="invalid_price")
+    if max(price_micros, price_max_micros or 0) > ceiling:
+        raise ApplicationError(
+            f"price must be at most {money.format_usd(ceiling)} USD", code="invalid_price"
+        )
 
 
 def _listing_apply(service: Service, fields: dict[str, Any]) -> list[str]:
@@ -252,19 +266,27 @@ def service_update(*, service: Service, **fields: Any) -> Service:
 
 
 @transaction.atomic
-def service_delete(*, service: Service) -> None:
-    """Remove a listing for good; its search entry goes with the row.
+def service_delete(*, service: Service) -> str:
+    """Remove a listing; returns `"deleted"` or `"archived"`.
 
-    Rows that must outlive a listing (jobs, later) reference it with PROTECT: a service with
-    such history is refused with 409, and its provider sets it inactive instead.
+    A listing without history is deleted for good (its search entry goes with the row).
+    Rows that must outlive a listing (jobs, threads) reference it with PROTECT: a service
+    with such history is archived instead, out of the catalog and of its provider's
+    listings, and kept for its jobs. An archived service counts as deleted: 404 to its
+    provider from then on.
     """
+    if service.status == Service.Status.ARCHIVED:
+        raise NotFound(f"Service {service.public_id} not found", code="service_not_found")
     try:
-        service.delete()
+        with transaction.atomic():
+            service.delete()
     except (ProtectedError, RestrictedError):
-        raise Conflict(
-            "This service has history (jobs) and cannot be deleted; set status to inactive",
-            code="service_in_use",
-        ) from None
+        Service.objects.filter(pk=service.pk).update(
+            status=Service.Status.ARCHIVED, updated_at=timezone.now()
+        )
+        service.status = Service.Status.ARCHIVED
+        return "archived"
+    return "deleted"
 
 
 @transaction.atomic
@@ -285,6 +307,8 @@ class Onboarding:
     api_key: str
     created: bool  # newly registered (a known wallet's repeat is not)
     webhook_secret: str  # signs every webhook to the provider (its URL and its services')
+    # What became of the sign-up's referral code (`payments.hooks.referral_record`).
+    referral: dict[str, Any] | None = None
 
 
 @transaction.atomic
@@ -295,6 +319,7 @@ def provider_onboard(
     description: str = "",
     webhook_url: str = "",
     capabilities: list[Any] | None = None,
+    referral_code: str = "",
 ) -> Onboarding:
     """Make `wallet` a provider: register it if new, and give it a signed webhook.
 
@@ -309,6 +334,7 @@ def provider_onboard(
         type=Participant.Type.PROVIDER,
         description=description,
         capabilities=capabilities,
+        referral_code=referral_code,
     )
     participant = registration.participant
     changes: dict[str, Any] = {}
@@ -319,4 +345,10 @@ def provider_onboard(
     secret = participant_update(participant=participant, **changes) if changes else None
     if secret is None:
         secret = webhook_secret_ensure(participant)
-    return Onboarding(participant, registration.api_key, registration.created, secret)
+    return Onboarding(
+        participant,
+        registration.api_key,
+        registration.created,
+        secret,
+        referral=registration.referral,
+    )

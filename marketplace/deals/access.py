@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.deals import agreements, threads
+from marketplace.deals import agreements, reputation_feed, threads
 from marketplace.deals.jobs import (
     DISPUTABLE,
     InvalidJobTransition,
@@ -33,6 +33,7 @@ from marketplace.deals.serializers import (
     AcceptInput,
     JobDisputeInput,
     JobUpdateInput,
+    JobVerifyInput,
     job_out,
     purchase_out,
     thread_detail,
@@ -207,11 +208,35 @@ class JobUpdateAction(JobLocator, APIView):
         return self.answer(job_update(job=self.job_of(subject), provider=caller, **data))
 
 
-class JobVerifyAction(JobLocator):
-    """The buyer accepts the delivery: the escrow is released to the provider."""
+class JobVerifyAction(JobLocator, PaidView):
+    """The buyer accepts the delivery: the escrow is released to the provider. Free with
+    the buyer's API key, else $0.001 by x402 from the buyer's wallet (as the seeds'
+    `the402Fetch` does); an optional `rating` (1 to 5) and `feedback` feed reputation."""
 
-    def verify(self, subject: Job | Thread, buyer: Any) -> Response:
-        return self.answer(job_verify(job=self.job_of(subject), buyer=buyer))
+    accepts_api_key = True
+    endpoint_price = "$0.001"
+
+    def price(self, request: Request, **kwargs: Any) -> Price:
+        return Price(READ_PRICE, "Verify a delivery", PLATFORM_FEES)
+
+    def validate(self, request: Request, payer: str | None, **kwargs: Any) -> dict[str, Any]:
+        subject = self.subject(**kwargs)
+        self.require_buyer(subject, payer, "verify")
+        body = request.data if request.data not in (None, "") else {}
+        data = validated(JobVerifyInput, body)
+        reputation_feed.rating_check(data["rating"], data["feedback"])
+        return {"job": self.job_of(subject), **data}
+
+    def perform(
+        self, request: Request, paid: Paid, data: dict[str, Any], **kwargs: Any
+    ) -> Response:
+        job = job_verify(
+            job=data["job"],
+            buyer=paid.participant,
+            rating=data["rating"],
+            feedback=data["feedback"],
+        )
+        return self.answer(job)
 
 
 class JobDisputeAction(JobLocator, PaidView):

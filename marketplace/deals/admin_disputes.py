@@ -213,7 +213,8 @@ class DisputeAdmin(ReadOnlyAdmin):
     ) -> HttpResponse:
         dispute = self.get_object(request, unquote(object_id))
         if dispute is None:
-            return self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined,no-any-return]
+            # A private ModelAdmin method the stubs leave out.
+            return self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined]
                 request, self.opts, object_id
             )
         if not self.has_view_permission(request, dispute):

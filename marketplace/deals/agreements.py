@@ -24,6 +24,11 @@ from the402.lib import money
 from the402.lib.errors import Conflict
 
 PROPOSAL_SETTLED_AFTER = timedelta(minutes=10)
+# What an accept's body holds (the brief went with the inquiry).
+ACCEPT_SCHEMA = {
+    "type": "object",
+    "properties": {"proposal_id": {"type": "string", "description": "The proposal you pay"}},
+}
 
 
 def proposal_price(thread: Thread, proposal: Proposal) -> Price:
@@ -34,6 +39,9 @@ def proposal_price(thread: Thread, proposal: Proposal) -> Price:
         None,
         allow_balance=thread.service.service_type != ServiceType.HUMAN_SERVICE,
         escrow=True,
+        # The 402's bazaar discovery: the accept's own body, and the deliverable's shape.
+        input_schema=ACCEPT_SCHEMA,
+        output_schema=thread.service.deliverable_schema,
     )
 
 

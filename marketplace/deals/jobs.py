@@ -69,7 +69,10 @@ def _move(job: Job, to: str, *, actor: Participant | None, note: str) -> Job:
     """Move a job (call while holding select_for_update on it): compare-and-swap plus audit
     row; its thread follows."""
     now = timezone.now()
-    stamps = {S.COMPLETED: {"completed_at": now}, S.VERIFIED: {"verified_at": now}}
+    stamps: dict[str, dict[str, datetime]] = {
+        S.COMPLETED: {"completed_at": now},
+        S.VERIFIED: {"verified_at": now},
+    }
     previous = cas_move(
         job, to, transitions=TRANSITIONS, error=InvalidJobTransition, fields=stamps.get(to)
     )
@@ -125,13 +128,21 @@ def job_dispatch(job: Job) -> Job:
     return locked
 
 
-def _release(job: Job, *, actor: Participant | None, note: str) -> Job:
-    """completed -> verified -> released, releasing the escrow (call holding the job lock)."""
+def _release(
+    job: Job,
+    *,
+    actor: Participant | None,
+    note: str,
+    rating: int | None = None,
+    feedback: str = "",
+) -> Job:
+    """completed -> verified -> released, releasing the escrow (call holding the job lock);
+    the buyer's optional rating and feedback go to reputation."""
     _move(job, S.VERIFIED, actor=actor, note=note)
     _move(job, S.RELEASED, actor=actor, note="escrow released")
     if job.escrow is not None:
         escrow_release(job.escrow, reason=f"job {job.public_id} verified")
-    reputation_feed.job_ended(job, outcome="released")
+    reputation_feed.job_ended(job, outcome="released", rating=rating, feedback=feedback)
     events.job_verified(job)
     return job
 
@@ -189,11 +200,17 @@ def job_update(
 
 
 @transaction.atomic
-def job_verify(*, job: Job, buyer: Participant) -> Job:
-    """The buyer accepts the delivery: completed -> verified -> released (exactly once)."""
+def job_verify(
+    *, job: Job, buyer: Participant, rating: int | None = None, feedback: str = ""
+) -> Job:
+    """The buyer accepts the delivery: completed -> verified -> released (exactly once),
+    with an optional rating (1 to 5) and feedback for the provider's reputation."""
     if job.buyer_id != buyer.pk:
         raise forbidden("Only the job's buyer can verify it")
-    return _release(_locked(job), actor=buyer, note="verified by the buyer")
+    reputation_feed.rating_check(rating, feedback)
+    return _release(
+        _locked(job), actor=buyer, note="verified by the buyer", rating=rating, feedback=feedback
+    )
 
 
 def check_dispute_reason(reason: Any) -> str:

@@ -33,6 +33,7 @@ from marketplace.deals.serializers import (
     JobListQuery,
     JobOutput,
     JobUpdateInput,
+    JobVerifyInput,
     job_out,
 )
 from marketplace.deals.threads import forbidden
@@ -114,22 +115,20 @@ class JobUpdateView(ByJobId, JobUpdateAction):
     endpoint_auth = "X-API-Key (the job's provider)"
 
 
-class JobVerifyView(ByJobId, JobVerifyAction, APIView):
+class JobVerifyView(ByJobId, JobVerifyAction):
     """The buyer accepts the delivery; the escrow is released to the provider."""
 
-    endpoint_price = "free"
-    endpoint_auth = "X-API-Key (the job's buyer)"
+    endpoint_auth = "X-API-Key (the job's buyer), or $0.001 x402 from the buyer's wallet"
 
     @extend_schema(
         operation_id="job_verify",
         summary="Verify a job (buyer)",
-        request=None,
-        responses={200: JobOutput, **KEY_RESPONSES},
+        request=JobVerifyInput,
+        responses={200: JobOutput, **PAID_RESPONSES},
         tags=["jobs"],
     )
     def post(self, request: Request, job_id: str) -> Response:
-        caller = api_key_caller(request)
-        return self.verify(self.subject(job_id=job_id), caller)
+        return self.gate(request, job_id=job_id)
 
 
 class JobDisputeView(ByJobId, JobDisputeAction):

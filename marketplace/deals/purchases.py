@@ -33,8 +33,8 @@ from marketplace.deals.models import Job, Thread
 from marketplace.deals.threads import thread_for_purchase
 from marketplace.notify.data_api import data_api_call
 from payments.charges import Paid, Price
-from payments.escrow import escrow_open_ledger, escrow_open_on_chain, provider_account
-from payments.ledger import PLATFORM_FEES
+from payments.escrow import escrow_open_ledger, escrow_open_on_chain
+from payments.ledger import PLATFORM_FEES, provider_account
 from the402.lib import money
 from the402.lib.errors import ApplicationError, Conflict, NotFound
 from the402.lib.ids import new_public_id
@@ -65,12 +65,42 @@ class PurchaseOrder:
 
 
 # --- the brief --------------------------------------------------------------------------
-def brief_from_body(service: Service, body: Any) -> Any:
-    """The buyer's brief from a request body, checked against the service's input_schema.
+def _object_schema(schema: dict[str, Any]) -> bool:
+    """Whether an input_schema describes a JSON object (what a string brief cannot be)."""
+    return schema.get("type") == "object" or "properties" in schema or "required" in schema
+
+
+def _string_brief(service: Service, text: str, *, free_text: bool) -> Any:
+    """A string brief: the object it spells as JSON, validated as that object; free text
+    only where free text is taken (an inquiry, or a service without an object schema)."""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return parsed
+    schema = service.input_schema or {}
+    if free_text or not _object_schema(schema):
+        return text.strip()
+    required = [str(name) for name in schema.get("required") or []]
+    needs = f" with {', '.join(required)}" if required else ""
+    raise ApplicationError(
+        f"the brief must be a JSON object{needs} (the service's input_schema); "
+        "a text brief is taken by an inquiry",
+        code="invalid_brief",
+        extra={"required": required},
+    )
+
+
+def brief_from_body(service: Service, body: Any, *, free_text: bool = False) -> Any:
+    """The buyer's brief from a request body, checked against the service's input_schema
+    before any money moves.
 
     The body is the brief (a JSON object). `{"brief": ...}` alone (what MCP clients send) is
-    unwrapped unless the schema itself has a `brief` field. A plain string brief is taken
-    as it is: there is nothing to check it against.
+    unwrapped unless the schema itself has a `brief` field. A string brief that parses as
+    a JSON object is that object; any other string is refused (400 `invalid_brief` naming
+    the required fields) by a service whose input_schema is an object, unless `free_text`
+    (inquiries and quote requests keep free text).
     """
     schema = service.input_schema or {}
     if (
@@ -82,7 +112,9 @@ def brief_from_body(service: Service, body: Any) -> Any:
     if body is None or body == "":
         body = {}
     if isinstance(body, str):
-        brief: Any = body.strip()
+        body = _string_brief(service, body, free_text=free_text)
+    if isinstance(body, str):
+        brief: Any = body
     elif isinstance(body, dict):
         brief = body
     else:
@@ -128,6 +160,9 @@ def purchase_price(service: Service) -> Price:
         shares=()
         if _escrowed(service)
         else ((provider_account(service.provider), service.price_micros),),
+        # The 402's bazaar discovery: an example brief and the deliverable's shape.
+        input_schema=service.input_schema,
+        output_schema=service.deliverable_schema,
     )
 
 
@@ -315,6 +350,8 @@ def purchase_perform(*, order: PurchaseOrder, paid: Paid) -> Job:
             thread_id=order.thread_id,
         )
         reputation_feed.data_api_answered(job, latency_ms=order.latency_ms)
+        # The sale's ledger movement (recorded by the gate) names the job and its thread.
+        paid.reference.update(job=job.public_id, thread=order.thread_id)
         return job
     price = service.price_micros
     if paid.amount != money.agent_price(price):  # priced from another read of the service

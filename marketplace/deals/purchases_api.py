@@ -24,6 +24,7 @@ from marketplace.deals.access import (
 )
 from marketplace.deals.purchases import PurchaseOrder
 from marketplace.deals.serializers import InquireInput, InquiryOutput, PurchaseOutput, purchase_out
+from marketplace.plans import coverage as plan_coverage
 from payments.charges import Paid, Price
 from payments.gate import PaidView
 from payments.ledger import PLATFORM_FEES
@@ -100,7 +101,22 @@ class PurchaseView(PaidView):
         tags=["purchases"],
     )
     def post(self, request: Request, service_id: str) -> Response:
-        return self.gate(request, service_id=service_id)
+        # A service bundled in the caller's subscription: free, no x402 (marketplace.plans).
+        covered = plan_coverage.covered_purchase(
+            api_key=request.headers.get("X-BALANCE-AUTH") or request.headers.get("X-API-Key"),
+            service=self.service(service_id),
+            body=request.data,
+        )
+        if covered.job is not None and covered.subscription is not None:
+            body = purchase_out(covered.job, result=covered.result)
+            body["covered_by_subscription"] = covered.subscription.public_id
+            return Response(body, status=201)
+        response = self.gate(request, service_id=service_id)
+        if covered.notice is not None:
+            response["X-Subscription-Notice"] = covered.notice
+            if isinstance(getattr(response, "data", None), dict):
+                response.data["subscription_notice"] = covered.notice
+        return response
 
 
 class InquireView(PaidView):
@@ -118,7 +134,7 @@ class InquireView(PaidView):
         data = validated(InquireInput, request.data)
         brief = data["brief"]
         if brief not in (None, ""):
-            brief = purchases.brief_from_body(service, brief)
+            brief = purchases.brief_from_body(service, brief, free_text=True)
         return {"service": service, "brief": brief or None, "message": data["message"]}
 
     def perform(self, request: Request, paid: Paid, data: Any, **kwargs: Any) -> Response:

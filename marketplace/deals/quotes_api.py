@@ -67,7 +67,10 @@ class QuoteRequestView(PaidView):
             raise ApplicationError(
                 "This service has a fixed price: purchase it directly", code="fixed_price"
             )
-        return {"service": service, "brief": purchases.brief_from_body(service, request.data)}
+        return {
+            "service": service,
+            "brief": purchases.brief_from_body(service, request.data, free_text=True),
+        }
 
     def perform(self, request: Request, paid: Paid, data: Any, **kwargs: Any) -> Response:
         thread = threads.thread_open(buyer=paid.participant, message="", quote=True, **data)
@@ -139,5 +142,5 @@ class QuoteAcceptView(AcceptBase):
         tags=["quotes"],
         deprecated=True,
     )
-    def post(self, request: Request, quote_id: str) -> Response:  # type: ignore[override]
+    def post(self, request: Request, quote_id: str) -> Response:
         return self.gate(request, quote_id=quote_id)

@@ -26,9 +26,18 @@ def _amount(job: Job) -> int:
     return int(job.service.price_micros)
 
 
-def job_ended(job: Job, *, outcome: JobOutcome, rating: int | None = None) -> None:
+def rating_check(rating: object, feedback: object) -> None:
+    """A buyer's rating (None, or 1 to 5) and feedback as reputation takes them; 400
+    `invalid_rating` otherwise (called before anything moves)."""
+    reputation.check_rating(rating, feedback)
+
+
+def job_ended(
+    job: Job, *, outcome: JobOutcome, rating: int | None = None, feedback: str = ""
+) -> None:
     """A job reached its end: released, failed, cancelled by its provider, expired before
-    the work started, or a dispute resolved (`dispute_release|refund|split`)."""
+    the work started, or a dispute resolved (`dispute_release|refund|split`). A buyer's
+    verification carries its optional `rating` and `feedback`."""
     delivery = None
     if job.completed_at is not None:
         delivery = (job.completed_at - job.created_at).total_seconds()
@@ -45,6 +54,7 @@ def job_ended(job: Job, *, outcome: JobOutcome, rating: int | None = None) -> No
         outcome=outcome,
         amount_micros=_amount(job),
         rating=rating,
+        feedback=feedback,
         delivery_seconds=delivery,
         estimated_delivery=job.service.estimated_delivery,
         provider_share=share,

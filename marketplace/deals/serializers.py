@@ -93,13 +93,33 @@ class JobDisputeInput(serializers.Serializer):
     reason = serializers.CharField(help_text=f"10 to {REASON_MAX} characters")
 
 
+class JobVerifyInput(serializers.Serializer):
+    """Optional: the buyer's rating of the delivery and a note, for reputation (checked by
+    `reputation_feed.rating_check`: 400 `invalid_rating`)."""
+
+    rating = serializers.JSONField(
+        required=False, default=None, help_text="An integer from 1 (worst) to 5 (best)"
+    )
+    feedback = serializers.JSONField(
+        required=False,
+        default="",  # type: ignore[arg-type]  # stubs allow only a mapping; any JSON is valid
+        help_text="Free text, at most 2,000 characters",
+    )
+
+
 # --- output: threads --------------------------------------------------------------------
 class ProposalOutput(serializers.Serializer):
     proposal_id = serializers.CharField()
     status = serializers.CharField()
-    quoted_price_usd = serializers.DecimalField(max_digits=20, decimal_places=6)
-    platform_fee_usd = serializers.DecimalField(max_digits=20, decimal_places=6)
-    agent_total_usd = serializers.DecimalField(max_digits=20, decimal_places=6)
+    quoted_price_usd = serializers.DecimalField(
+        max_digits=20, decimal_places=6, coerce_to_string=False
+    )
+    platform_fee_usd = serializers.DecimalField(
+        max_digits=20, decimal_places=6, coerce_to_string=False
+    )
+    agent_total_usd = serializers.DecimalField(
+        max_digits=20, decimal_places=6, coerce_to_string=False
+    )
     message = serializers.CharField()
     expires_at = serializers.DateTimeField()
     created_at = serializers.DateTimeField()
@@ -363,7 +383,7 @@ def purchase_out(job: Job, **context: Any) -> dict[str, Any]:
 
 
 # --- output: legacy quotes --------------------------------------------------------------
-QUOTE_STATUS = {
+QUOTE_STATUS: dict[str, str] = {
     Thread.Status.INQUIRY: "pending",
     Thread.Status.NEGOTIATING: "quoted",
     Thread.Status.CANCELLED: "declined",
@@ -377,9 +397,15 @@ class QuoteOutput(serializers.Serializer):
     status = serializers.CharField(help_text="pending, quoted, declined or accepted")
     service_id = serializers.CharField()
     thread_id = serializers.CharField()
-    quoted_price_usd = serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True)
-    platform_fee_usd = serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True)
-    agent_total_usd = serializers.DecimalField(max_digits=20, decimal_places=6, allow_null=True)
+    quoted_price_usd = serializers.DecimalField(
+        max_digits=20, decimal_places=6, allow_null=True, coerce_to_string=False
+    )
+    platform_fee_usd = serializers.DecimalField(
+        max_digits=20, decimal_places=6, allow_null=True, coerce_to_string=False
+    )
+    agent_total_usd = serializers.DecimalField(
+        max_digits=20, decimal_places=6, allow_null=True, coerce_to_string=False
+    )
     provider_notes = serializers.CharField()
     expires_at = serializers.DateTimeField(allow_null=True)
     job_id = serializers.CharField(allow_null=True)

@@ -118,6 +118,7 @@ def thread_follow_job(job: Job, *, actor: Participant | None, note: str = "") ->
     if job.thread_id is None:
         return
     thread = job.thread  # loaded with the locked job, or read once and kept
+    assert thread is not None  # thread_id is set
     target = FOR_JOB_STATUS[job.status]
     if thread.status != target:
         move(thread, target, actor=actor, note=note or f"job {job.public_id} {job.status}")
@@ -130,6 +131,7 @@ def _erase_credentials(thread: Thread, now: datetime) -> None:
         thread=thread, kind=ThreadMessage.Kind.CREDENTIAL, secret__isnull=False
     )
     for secret in kept.values_list("secret", flat=True):
+        assert secret is not None  # filtered on secret__isnull=False
         crypto.destroy(bytes(secret))
     kept.update(secret=None, redacted_at=now, updated_at=now)
 

@@ -38,6 +38,7 @@ from marketplace.deals.serializers import (
     DeclineInput,
     JobDisputeInput,
     JobUpdateInput,
+    JobVerifyInput,
     MessageInput,
     ProposalOutput,
     ProposeInput,
@@ -246,20 +247,15 @@ class ThreadUpdateView(ByThreadId, JobUpdateAction):
     endpoint_auth = "X-API-Key (the thread's provider)"
 
 
-class ThreadVerifyView(ByThreadId, JobVerifyAction, ThreadPaidView):
+class ThreadVerifyView(ByThreadId, JobVerifyAction):
     """The buyer accepts the delivery: the escrow is released to the provider."""
 
-    roles = ("buyer",)
-    description = "Verify a delivery"
     endpoint_auth = "X-API-Key (the thread's buyer), or $0.001 x402 from the buyer's wallet"
-
-    def perform(self, request: Request, paid: Paid, data: Thread, **kwargs: Any) -> Response:
-        return self.verify(data, paid.participant)
 
     @extend_schema(
         operation_id="thread_verify",
         summary="Verify the delivery (buyer)",
-        request=None,
+        request=JobVerifyInput,
         responses={200: ThreadOutput, **PAID_RESPONSES},
         tags=["threads"],
     )

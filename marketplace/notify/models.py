@@ -40,11 +40,16 @@ class WebhookDelivery(BaseModel):
         DISPUTE_RESOLVED = "dispute_resolved", "Dispute resolved"
         THREAD_DECLINED = "thread_declined", "Thread declined"
         JOB_CANCELLED = "job_cancelled", "Job cancelled"
+        SUBSCRIPTION_CREATED = "subscription_created", "Subscription created"
+        SUBSCRIPTION_RENEWED = "subscription_renewed", "Subscription renewed"
+        SUBSCRIPTION_PAST_DUE = "subscription_past_due", "Subscription past due"
+        SUBSCRIPTION_CANCELLED = "subscription_cancelled", "Subscription cancelled"
+        SUBSCRIPTION_EXPIRED = "subscription_expired", "Subscription expired"
         TEST = "test", "Test"
 
     public_id = models.CharField(max_length=24, unique=True, default=_delivery_id, editable=False)
     event_id = models.CharField(max_length=24, unique=True)
-    event_type = models.CharField(max_length=20, choices=EventType.choices)
+    event_type = models.CharField(max_length=32, choices=EventType.choices)
     participant = models.ForeignKey(
         "payments.Participant",
         on_delete=models.CASCADE,

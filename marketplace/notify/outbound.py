@@ -41,7 +41,7 @@ from django.conf import settings
 
 from marketplace.notify.models import WebhookDelivery
 from marketplace.notify.signing import sign
-from payments.services import webhook_secret_ensure
+from payments.services import webhook_secret_ensure, webhook_secret_previous
 
 logger = logging.getLogger(__name__)
 
@@ -325,7 +325,7 @@ def post_delivery(
         target, host = _target(delivery.url)
     except _Refused as exc:
         logger.warning("webhook %s: %s", delivery.event_id, exc)
-        return Outcome(False, exc.permanent, None, str(exc), "", None, secret is not None)
+        return Outcome(False, exc.permanent, None, str(exc), "", None, True)
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
@@ -336,6 +336,9 @@ def post_delivery(
         # No X-Platform-Secret (the live platform sends the provider's API key): see above.
     }
     headers["X-Webhook-Signature"] = sign(secret, timestamp, body)
+    previous = webhook_secret_previous(delivery.participant)
+    if previous is not None:  # a rotation's grace period: the old secret signs too
+        headers["X-Webhook-Signature-Previous"] = sign(previous, timestamp, body)
     original = httpx.URL(delivery.url)
     if target.host != original.host:
         headers["Host"] = original.netloc.decode("ascii")
@@ -369,7 +372,7 @@ def post_delivery(
     else:
         error = ""
     latency_ms = round((time.monotonic() - started) * 1000)
-    signed = secret is not None
+    signed = True  # every participant has a secret (webhook_secret_ensure)
     excerpt = content.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
     if status_code is None:
         return Outcome(False, False, None, error, "", latency_ms, signed, timed_out=timed_out)
@@ -386,9 +389,8 @@ def post_delivery(
             timed_out=timed_out,
         )
     if 200 <= status_code < 300:
-        note = "" if signed else "delivered unsigned: the provider has no webhook secret"
         return Outcome(
-            True, False, status_code, note, excerpt, latency_ms, signed, content, False, encoding
+            True, False, status_code, "", excerpt, latency_ms, signed, content, False, encoding
         )
     if 300 <= status_code < 400:
         error = f"HTTP {status_code}: redirects are not followed ({location[:150]})"

@@ -38,6 +38,7 @@ from marketplace.catalog.models import Service
 from marketplace.notify.models import WebhookDelivery
 from marketplace.notify.outbound import EXCERPT_CHARS, Outcome, post_delivery
 from payments.models import Participant
+from reputation.services import record_webhook_delivery
 from the402.lib.ids import new_public_id
 
 logger = logging.getLogger(__name__)
@@ -186,9 +187,12 @@ def record(delivery: WebhookDelivery, outcome: Outcome, *, retry: bool) -> None:
     else:
         # The last retry falls on the deadline itself, so the window is used to its end.
         fields["next_attempt_at"] = min(now + backoff(delivery.attempts), deadline)
-    won = WebhookDelivery.objects.filter(
-        pk=delivery.pk, status=WebhookDelivery.Status.PENDING, attempts=delivery.attempts
-    ).update(**fields)
+    with transaction.atomic():
+        won = WebhookDelivery.objects.filter(
+            pk=delivery.pk, status=WebhookDelivery.Status.PENDING, attempts=delivery.attempts
+        ).update(**fields)
+        if won and fields.get("status") is not None:
+            _reputation_signal(delivery, delivered=outcome.delivered)
     if not won:
         logger.warning(
             "webhook %s: attempt %s finished after its lease; outcome dropped",
@@ -202,6 +206,25 @@ def record(delivery: WebhookDelivery, outcome: Outcome, *, retry: bool) -> None:
             delivery.attempts,
             outcome.error,
         )
+
+
+def _reputation_signal(delivery: WebhookDelivery, *, delivered: bool) -> None:
+    """A delivery's end (delivered, or given up) counts for its provider's reliability
+    (`reputation.services.record_webhook_delivery`, weight 0.25). Not a test probe (the
+    provider checking its own endpoint), nor a data API call (its answer is its own
+    signal, `reputation_feed.data_api_*`), nor an event without a service."""
+    service = delivery.service
+    if service is None or delivery.event_type == WebhookDelivery.EventType.TEST:
+        return
+    if delivery.next_attempt_at is None:
+        return  # not from the queue (`queued=False`): a data API call, made in its request
+    record_webhook_delivery(
+        provider_id=delivery.participant_id,
+        service_public_id=service.public_id,
+        service_type=service.service_type,
+        delivery_public_id=delivery.event_id,
+        delivered=delivered,
+    )
 
 
 def lease() -> timedelta:
@@ -240,3 +263,20 @@ def deliver_due(*, budget_seconds: float = DUE_BUDGET_SECONDS) -> int:
         webhook_deliver(delivery_id)
         ran += 1
     return ran
+
+
+def delivery_retry_now(delivery: WebhookDelivery) -> WebhookDelivery:
+    """The provider's "retry now" for a FAILED delivery: one more attempt, at once, with
+    the same event id and body (re-read and returned). It is reopened by a compare-and-swap
+    (two clicks make one attempt); if that attempt fails too it stays FAILED, with the new
+    attempt's outcome on the row. A delivery not FAILED is returned untouched (pending ones
+    are the retry schedule's). Blocks for up to the webhook timeout: call it outside any
+    transaction."""
+    reopened = WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=WebhookDelivery.Status.FAILED
+    ).update(status=WebhookDelivery.Status.PENDING, next_attempt_at=timezone.now())
+    if reopened:
+        claimed = claim(delivery.pk, lease=lease())
+        if claimed is not None:
+            record(claimed, post_delivery(claimed), retry=False)
+    return WebhookDelivery.objects.select_related("service").get(pk=delivery.pk)

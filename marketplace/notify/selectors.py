@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from marketplace.notify.models import WebhookDelivery
 from payments.models import Participant
+from the402.lib.errors import NotFound
 
 
 def deliveries_for(
@@ -17,3 +18,15 @@ def deliveries_for(
         .select_related("service")
         .order_by("-created_at", "-id")[offset : offset + limit]
     )
+
+
+def delivery_of(participant: Participant, delivery_id: str) -> WebhookDelivery:
+    """One delivery of the provider's log; 404 for an unknown id and another's."""
+    found = (
+        WebhookDelivery.objects.filter(participant=participant, public_id=delivery_id[:24])
+        .select_related("service")
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"Delivery {delivery_id} not found", code="not_found")
+    return found

@@ -119,7 +119,10 @@ def test_the_same_payment_header_pays_for_one_request_only(
     first = post(api, "/v1/register", REGISTER, **{header: value})
     replay = post(api, "/v1/register", REGISTER, **{header: value})
     assert first.status_code == 201
-    assert (replay.status_code, replay.json()["code"]) == (409, "payment_already_used")
+    # A copy of the paid request gets its answer, not a second charge.
+    assert (replay.status_code, replay.json()) == (201, first.json())
+    other = post(api, "/v1/register", {**REGISTER, "name": "other"}, **{header: value})
+    assert (other.status_code, other.json()["code"]) == (409, "payment_already_used")
     assert balance_of(token=chain.usdc, address=payer.address) == 990_000
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
 from django_q.models import Schedule
@@ -319,3 +319,38 @@ def test_of_many_concurrent_retries_after_the_lease_one_takes_the_key_over() -> 
     assert handler.runs == 1
     allowed = [(201, {"run": 1}), (409, "idempotency_key_in_progress")]
     assert all(outcome in allowed for outcome in outcomes), outcomes
+
+
+# --- the key completes with the work ------------------------------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_a_charge_never_commits_without_its_key_completed(
+    provider_server: Provider, settings: Any
+) -> None:
+    """The record is completed in the charge's own transaction. Completed after it, a
+    process dying in between (here the database refusing that statement) left the key in
+    progress with the buyer charged: the retry after the lease bought again."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True  # the provider listens on 127.0.0.1
+    provider = ParticipantFactory()
+    participant_update(participant=provider, webhook_url=provider_server.url)
+    service = ServiceFactory(provider=provider, price_micros=1_000)
+    buyer = ParticipantFactory()
+    deposit(buyer, 1_000_000)
+    key = api_key_issue(participant=buyer)
+    table = IdempotencyRecord._meta.db_table
+
+    def the_completion_fails(execute: Any, sql: str, *args: Any) -> Any:
+        if sql.startswith("UPDATE") and table in sql and "response_body" in sql:
+            raise OperationalError("the connection was lost")
+        return execute(sql, *args)
+
+    with connection.execute_wrapper(the_completion_fails), pytest.raises(OperationalError):
+        Client().post(
+            f"/v1/services/{service.public_id}/purchase",
+            {},
+            content_type="application/json",
+            HTTP_X_BALANCE_AUTH=key,
+            HTTP_IDEMPOTENCY_KEY="buy-1",
+        )
+
+    assert balance_of(agent_account(buyer)) == 1_000_000
+    assert not IdempotencyRecord.objects.filter(key="buy-1").exists()

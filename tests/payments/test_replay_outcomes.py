@@ -176,8 +176,10 @@ def test_concurrent_replays_of_a_dead_claim_settle_and_call_the_provider_once(
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(replay, range(8)))
-    assert statuses.count(201) == 1, statuses
-    assert set(statuses) <= {201, 202, 409}, statuses
+    # One settles and calls the provider; the copies wait for its answer (202 only past
+    # the settle timeout), never a 409.
+    assert statuses.count(201) >= 1, statuses
+    assert set(statuses) <= {201, 202}, statuses
     assert len(provider_server.received) == 1
     assert chain_balance(token=chain.usdc, address=payer.address) == 4 * TOTAL
     assert ledger_problems() == []

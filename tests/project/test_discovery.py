@@ -26,7 +26,7 @@ def test_health_reports_this_deployment(api: Client, chain) -> None:
     assert body["platform"]["catalog"] == "http://127.0.0.1/v1/services/catalog"
     assert body["openapi_spec"] == "/openapi.json"
     assert isinstance(body["timestamp"], int)
-    assert body["checks"] == {"database": "ok"}
+    assert body["checks"]["database"] == "ok"
 
 
 def test_health_without_a_chain_still_answers(api: Client, settings, tmp_path) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import ReturnDict
 
 from the402.lib import money
 from the402.lib.errors import ApplicationError
@@ -60,14 +61,17 @@ def iso(value: datetime | None) -> str | None:
 
 def paged(
     key: str,
-    items: Sequence[Any],
+    items: Sequence[Any] | ReturnDict[Any, Any],
     *,
     limit: int,
     offset: int,
     total: int | None = None,
 ) -> dict[str, Any]:
     """The paging envelope of every list: `{key: items, "total", "limit", "offset"}`
-    (`total` left out when the list does not count its matches)."""
+    (`total` left out when the list does not count its matches).
+
+    `items` is a list, or a `many=True` serializer's `.data`: a `ReturnList` that the stubs
+    type as `ReturnDict`."""
     body: dict[str, Any] = {key: list(items)}
     if total is not None:
         body["total"] = total

@@ -36,6 +36,7 @@ class ApplicationError(Exception):
         code: str | None = None,
         status: int | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -44,6 +45,7 @@ class ApplicationError(Exception):
         if status is not None:
             self.status_code = status
         self.extra = extra or {}
+        self.headers = headers or {}  # sent with the answer (e.g. `WWW-Authenticate`)
 
 
 class NotFound(ApplicationError):
@@ -74,7 +76,11 @@ def _first_message(detail: Any, prefix: str = "") -> str:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.message, exc.code, **exc.extra), status=exc.status_code)
+        return Response(
+            error_body(exc.message, exc.code, **exc.extra),
+            status=exc.status_code,
+            headers=exc.headers or None,
+        )
     if isinstance(exc, drf_exceptions.UnsupportedMediaType):
         request = context.get("request")
         sent = getattr(request, "content_type", "") or "(none)"
@@ -155,6 +161,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
         bad_request="The request could not be understood",
         invalid_request="The input failed validation; `details` names the fields",
         invalid_amount="An amount is not a valid USD amount",
+        wallet_not_managed="Your wallet is your own: sign this payment in your wallet",
         invalid_price="A price is not a valid USD amount or range",
         invalid_max_price="max_price (or X-Max-Price) is not a valid USD amount",
         price_out_of_range="A proposal's price is outside the service's advertised range",
@@ -185,10 +192,17 @@ ERROR_CODES: dict[str, ErrorCode] = {
         provider_error="Data API: the provider's answer is unusable; you were not charged",
         unknown_referral_code="The referral code is unknown; nothing was charged",
         self_referral="You cannot use your own referral code; nothing was charged",
+        invalid_billing_period="billing_period must be monthly or annual",
+        invalid_plan_services="service_ids must name your own fixed-price data API or "
+        "automated services",
+        own_plan="You cannot subscribe to your own plan",
+        own_product="You cannot buy your own product",
+        empty_file="The uploaded file is empty",
     ),
     **_codes(
         401,
-        invalid_api_key="Missing, invalid or revoked X-API-Key",
+        invalid_api_key="Invalid or revoked API key",
+        api_key_required="This endpoint needs X-API-Key (see WWW-Authenticate)",
         unauthorized="Missing or invalid credentials",
         not_authenticated="Authentication credentials were not provided",
         not_signed_in="Sign in first (web session)",
@@ -211,8 +225,12 @@ ERROR_CODES: dict[str, ErrorCode] = {
         forbidden="Not yours: you are not a party to this resource",
         not_a_provider="Only providers can do this",
         account_disabled="The account is disabled",
+        wallet_mismatch="Sign with your account's own wallet",
         reauthentication_required="Sign in again to do this",
         siwe_wrong_wallet="Signed in with another wallet than the one named",
+        registration_required="Register (POST /v1/register) for an API key first",
+        not_purchased="Buy the product before downloading it",
+        download_limit_reached="The purchase used all its downloads",
     ),
     **_codes(
         404,
@@ -227,6 +245,9 @@ ERROR_CODES: dict[str, ErrorCode] = {
         participant_not_found="Unknown participant",
         not_registered="The wallet is not registered",
         managed_wallet_not_found="No such managed wallet",
+        plan_not_found="Unknown plan id",
+        subscription_not_found="Unknown subscription id",
+        product_not_found="Unknown product id",
     ),
     **_codes(
         405,
@@ -258,6 +279,11 @@ ERROR_CODES: dict[str, ErrorCode] = {
         managed_wallet_empty="The managed wallet holds no USDC",
         wallet_taken="The wallet belongs to another account",
         wallet_unchanged="The account already uses this wallet",
+        already_subscribed="You already have a live subscription to this plan",
+        invalid_subscription_transition="The subscription cannot make this move now",
+        subscription_expired="The subscription's period has expired: subscribe again",
+        already_purchased="You already own this product; nothing was charged",
+        product_unavailable="The product has no file to sell or download yet",
     ),
     **_codes(
         410,
@@ -270,6 +296,10 @@ ERROR_CODES: dict[str, ErrorCode] = {
     **_codes(
         413,
         payload_too_large="The request body is larger than this endpoint accepts",
+    ),
+    **_codes(
+        416,
+        range_not_satisfiable="The Range header asks for bytes outside the file",
     ),
     **_codes(
         415,

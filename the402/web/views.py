@@ -15,15 +15,23 @@ from django.views.decorators.http import require_GET
 from payments.networks import current_network
 from payments.selectors import balance_summary
 from payments.web.views import dashboard_participant
+from the402.web.agent import recent_activity
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """What the marketplace is, and how to connect an agent to this deployment."""
     from payments.web.views import site_origin
+    from the402.web.agent import marketplace_figures
 
     return render(
-        request, "home.html", {"origin": site_origin(request), "network": current_network()}
+        request,
+        "home.html",
+        {
+            "origin": site_origin(request),
+            "network": current_network(),
+            "figures": marketplace_figures(),
+        },
     )
 
 
@@ -39,5 +47,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "participant": participant,
             "balance": balance_summary(participant),
             "network": current_network(),
+            **recent_activity(participant.pk),
         },
     )

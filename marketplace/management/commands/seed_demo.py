@@ -15,6 +15,7 @@ from django.db import transaction
 from marketplace.catalog.services import parse_price, service_create
 from marketplace.demo.catalog import CatalogError, DemoService, demo_catalog
 from marketplace.demo.history import seed_demo_history
+from marketplace.demo.offerings import seed_demo_offerings
 from marketplace.models import PricingModel, Service
 from payments.models import Participant
 from payments.services import participant_create, participant_update
@@ -103,6 +104,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo catalog: {len(providers)} providers, {created} services created, "
             f"{len(catalog.services) - created} already present."
+        )
+        offerings = seed_demo_offerings(providers)
+        self.stdout.write(
+            f"Demo offerings: {offerings.plans} plans, {offerings.products} products created."
         )
         history = seed_demo_history(providers)
         self.stdout.write(f"Demo history: {history.jobs} jobs for {history.providers} providers.")

@@ -183,10 +183,18 @@ def test_a_participant_of_both_types_can_list_services(api: Client) -> None:
     assert create(api, provider_key(type="both")).status_code == 201
 
 
-@pytest.mark.parametrize("key", [None, "", "sk_" + "x" * 43, "garbage"])
-def test_creating_needs_a_valid_api_key(api: Client, key: str | None) -> None:
+@pytest.mark.parametrize(
+    ("key", "code"),
+    [
+        (None, "api_key_required"),
+        ("", "api_key_required"),
+        ("sk_" + "x" * 43, "invalid_api_key"),
+        ("garbage", "invalid_api_key"),
+    ],
+)
+def test_creating_needs_a_valid_api_key(api: Client, key: str | None, code: str) -> None:
     response = create(api, key)  # type: ignore[arg-type]
-    assert (response.status_code, response.json()["code"]) == (401, "invalid_api_key")
+    assert (response.status_code, response.json()["code"]) == (401, code)
     assert not Service.objects.exists()
 
 
@@ -366,7 +374,13 @@ def test_an_update_moves_updated_at(api: Client) -> None:
 def test_the_owner_deletes_the_service_and_its_search_entry(api: Client) -> None:
     service, key = owned(name="Narwhal sightings")
     response = send(api, "delete", f"/v1/services/{service.public_id}", key=key)
-    assert response.status_code == 204
+    assert response.status_code == 200
+    assert response.json() == {
+        "service_id": service.public_id,
+        "deleted": True,
+        "archived": False,
+        "status": "deleted",
+    }
     assert not Service.objects.filter(pk=service.pk).exists()
     assert catalog_ids(api, "narwhal") == []
     assert api.get(f"/v1/services/{service.public_id}").status_code == 404

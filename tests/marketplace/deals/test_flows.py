@@ -39,7 +39,7 @@ from payments.ledger import (
 from payments.ledger_check import ledger_problems
 from payments.models import Escrow, Participant
 from payments.reconcile import reconcile
-from payments.services import api_key_issue, participant_update
+from payments.services import api_key_issue, participant_update, webhook_secret
 from tests.factories import ParticipantFactory, ServiceFactory
 from tests.factories import deposit as credit
 from tests.payments.x402_client import payment_header
@@ -234,7 +234,8 @@ def check_money(platform: httpx.Client) -> Iterator[None]:
 def signed_up(app: ProviderApp) -> Participant:
     """A provider whose webhooks go to `app`, which knows its webhook secret and API key."""
     provider = ParticipantFactory()
-    secret = participant_update(participant=provider, webhook_url=app.url)
+    participant_update(participant=provider, webhook_url=app.url)
+    secret = webhook_secret(provider)
     assert secret
     app.secret, app.api_key = secret, api_key_issue(participant=provider)
     return provider

@@ -414,10 +414,10 @@ def test_a_brief_that_does_not_match_the_input_schema_is_refused_uncharged(
         ("Weather in Faro, please", "text/plain"),
     ],
 )
-def test_a_plain_string_brief_is_accepted(
+def test_a_plain_string_brief_is_accepted_without_an_object_schema(
     api: Client, provider_server: Provider, body: str, content_type: str
 ) -> None:
-    service = service_at(provider_server, input_schema=SCHEMA)
+    service = service_at(provider_server, input_schema=None)
     _, key = buyer_with_balance()
     response = api.post(
         f"/v1/services/{service.public_id}/purchase",
@@ -427,6 +427,62 @@ def test_a_plain_string_brief_is_accepted(
     )
     assert response.status_code == 201, response.content
     assert Job.objects.get().brief == "Weather in Faro, please"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (json.dumps({"brief": "Weather in Faro, please"}), "application/json"),
+        (json.dumps("Weather in Faro, please"), "application/json"),
+        ("Weather in Faro, please", "text/plain"),
+    ],
+)
+def test_a_text_brief_to_an_object_schema_is_refused_uncharged_naming_its_fields(
+    api: Client, provider_server: Provider, body: str, content_type: str
+) -> None:
+    service = service_at(provider_server, input_schema=SCHEMA)
+    buyer, key = buyer_with_balance()
+    response = api.post(
+        f"/v1/services/{service.public_id}/purchase",
+        body,
+        content_type=content_type,
+        HTTP_X_BALANCE_AUTH=key,
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_brief")
+    assert "city" in response.json()["error"]
+    assert response.json()["required"] == ["city"]
+    assert provider_server.received == []
+    assert balance_of(agent_account(buyer)) == 10 * PRICE
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"brief": json.dumps({"town": "Faro"})},  # what MCP clients send
+        json.dumps({"town": "Faro"}),  # a JSON string holding the object
+    ],
+)
+def test_a_string_brief_that_is_a_json_object_is_validated_as_that_object(
+    api: Client, provider_server: Provider, body: Any
+) -> None:
+    service = service_at(provider_server, input_schema=SCHEMA)
+    buyer, key = buyer_with_balance()
+    response = buy(api, service, body, HTTP_X_BALANCE_AUTH=key)
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_brief")
+    assert "'city' is a required property" in response.json()["error"]
+    assert balance_of(agent_account(buyer)) == 10 * PRICE
+
+
+def test_a_string_brief_holding_a_valid_object_buys_with_that_object(
+    api: Client, provider_server: Provider
+) -> None:
+    service = service_at(
+        provider_server, input_schema=SCHEMA, service_type=ServiceType.AUTOMATED_SERVICE
+    )
+    _, key = buyer_with_balance()
+    response = buy(api, service, {"brief": '{"city": "Faro"}'}, HTTP_X_BALANCE_AUTH=key)
+    assert response.status_code == 201, response.content
+    assert Job.objects.get().brief == {"city": "Faro"}
 
 
 def test_an_unknown_or_inactive_service_is_404(api: Client) -> None:
@@ -462,3 +518,16 @@ def test_a_job_completed_before_its_escrow_is_funded_is_paid_once_funded(
     assert chain_balance(token=chain.usdc, address=job.provider.wallet) == PRICE
     assert ledger_problems() == []
     assert reconcile() == []
+
+
+def test_an_inquiry_keeps_a_free_text_brief(api: Client, provider_server: Provider) -> None:
+    service = service_at(provider_server, input_schema=SCHEMA)
+    _, key = buyer_with_balance()
+    response = api.post(
+        f"/v1/services/{service.public_id}/inquire",
+        json.dumps({"message": "Can you do Faro?", "brief": "Weather in Faro, please"}),
+        content_type="application/json",
+        HTTP_X_BALANCE_AUTH=key,
+    )
+    assert response.status_code == 201, response.content
+    assert Thread.objects.get().brief == "Weather in Faro, please"

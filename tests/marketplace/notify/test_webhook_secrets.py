@@ -102,7 +102,8 @@ def test_clearing_the_provider_url_keeps_the_secret_of_the_services_webhooks(
     api: Client, provider_server: Provider
 ) -> None:
     provider = ParticipantFactory()
-    secret = participant_update(participant=provider, webhook_url="https://hooks.example/a")
+    participant_update(participant=provider, webhook_url="https://hooks.example/a")
+    secret = webhook_secret(provider)
     assert secret is not None
     assert participant_update(participant=provider, webhook_url="") is None
     key = api_key_issue(participant=provider)

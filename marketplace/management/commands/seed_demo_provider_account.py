@@ -1,0 +1,29 @@
+"""`manage.py seed_demo_provider_account`: the demo provider's dashboard account (devnet
+only), with services, a job waiting in its inbox, an inquiry and an earning; prints how to
+sign in (`make run` calls it once the server answers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from marketplace.demo.provider_account import seed_demo_provider_account
+
+
+class Command(BaseCommand):
+    help = "Create the demo provider's dashboard account on devnet (once) and print its sign-in."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.NETWORK != "devnet":
+            raise CommandError(
+                "seed_demo_provider_account runs only on devnet: its password is public."
+            )
+        account = seed_demo_provider_account()
+        for note in account.notes:
+            self.stdout.write(f"  {note}")
+        self.stdout.write(
+            f"demo provider: sign in at /accounts/login/ with {account.email} / "
+            f"{account.password}, then open /dashboard/provider/"
+        )
