@@ -9,7 +9,7 @@ from __future__ import annotations
 from marketplace.deals.jobs import auto_verify_due
 from marketplace.deals.threads import threads_expire_due
 from marketplace.notify.outbox import deliver_due, webhook_deliver
-from marketplace.plans.services import subscriptions_renew_due
+from marketplace.plans.renewals import subscriptions_renew_due
 
 
 def deliver_webhook(delivery_id: int) -> str:

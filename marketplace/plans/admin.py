@@ -17,7 +17,7 @@ from marketplace.plans.models import (
     SubscriptionPeriod,
     SubscriptionTransition,
 )
-from marketplace.plans.services import subscription_renew
+from marketplace.plans.renewals import subscription_renew
 from the402.lib.admin import ReadOnlyAdmin, ReadOnlyInline, usd_display
 
 

@@ -12,9 +12,11 @@ falls through to normal payment with a notice saying so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from marketplace.catalog.models import Service
 from marketplace.deals import purchases, reputation_feed
@@ -23,8 +25,59 @@ from marketplace.deals.models import Job
 from marketplace.deals.purchases import PurchaseOrder
 from marketplace.deals.threads import thread_for_purchase
 from marketplace.plans.models import CoveredUse, Subscription
-from marketplace.plans.services import QuotaExhausted, coverage_give_back, coverage_take
+from marketplace.plans.selectors import covering_subscriptions
+from marketplace.plans.services import S, subscription_locked
+from payments.models import Participant
 from payments.services import participant_for_api_key
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """One request of a subscription's period, taken for a covered purchase."""
+
+    subscription: Subscription
+    period_number: int
+
+
+class QuotaExhausted(Exception):
+    """The agent's covering subscriptions have no request left this period."""
+
+    def __init__(self, subscription: Subscription) -> None:
+        super().__init__(subscription.public_id)
+        self.subscription = subscription
+
+
+@transaction.atomic
+def coverage_take(
+    agent: Participant, service: Service, now: datetime | None = None
+) -> Coverage | None:
+    """Take one request from a subscription covering `service` now, under its row lock.
+    None when no subscription covers it; QuotaExhausted when they cover it but every one
+    used its `max_requests` this period."""
+    now = now or timezone.now()
+    exhausted: Subscription | None = None
+    for candidate in covering_subscriptions(agent, service.pk, now):
+        sub = subscription_locked(candidate)
+        if sub.status not in (S.ACTIVE, S.PAUSED, S.CANCELLED) or sub.period_end <= now:
+            continue
+        limit = sub.plan.max_requests
+        if limit is not None and sub.requests_used >= limit:
+            exhausted = sub
+            continue
+        Subscription.objects.filter(pk=sub.pk).update(requests_used=sub.requests_used + 1)
+        sub.requests_used += 1
+        return Coverage(sub, sub.period_number)
+    if exhausted is not None:
+        raise QuotaExhausted(exhausted)
+    return None
+
+
+@transaction.atomic
+def coverage_give_back(coverage: Coverage) -> None:
+    """The covered purchase was refused (the provider failed): its request is not used."""
+    sub = subscription_locked(coverage.subscription)
+    if sub.period_number == coverage.period_number and sub.requests_used > 0:
+        Subscription.objects.filter(pk=sub.pk).update(requests_used=sub.requests_used - 1)
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,11 @@ renewals from the agent's balance, and covered purchases.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from marketplace.catalog.models import Service, ServiceType
@@ -34,19 +32,13 @@ from marketplace.notify.outbox import webhook_enqueue
 from marketplace.plans.models import (
     BillingPeriod,
     Plan,
-    RenewalAttempt,
     Subscription,
     SubscriptionPeriod,
     SubscriptionTransition,
 )
-from marketplace.plans.selectors import covering_subscriptions
 from payments.charges import Paid, Price
 from payments.ledger import (
     PLATFORM_FEES,
-    InsufficientFunds,
-    Posting,
-    agent_account,
-    ledger_record,
     provider_account,
 )
 from payments.models import ApiKey, Participant
@@ -306,12 +298,12 @@ def subscribe_perform(*, plan: Plan, paid: Paid, now: datetime | None = None) ->
     SubscriptionTransition.objects.create(
         subscription=sub, from_status="", to_status=S.ACTIVE, actor=paid.participant
     )
-    _event(sub, "subscription_created")
+    subscription_event(sub, "subscription_created")
     return sub
 
 
 # --- moves ------------------------------------------------------------------------------
-def _locked(sub: Subscription) -> Subscription:
+def subscription_locked(sub: Subscription) -> Subscription:
     return (
         Subscription.objects.select_for_update(of=("self",))
         .select_related("plan", "plan__provider", "agent")
@@ -319,7 +311,7 @@ def _locked(sub: Subscription) -> Subscription:
     )
 
 
-def _move(
+def subscription_move(
     sub: Subscription,
     to: str,
     *,
@@ -345,9 +337,9 @@ def _require_agent(sub: Subscription, agent: Participant) -> None:
 def subscription_cancel(*, sub: Subscription, agent: Participant) -> Subscription:
     """Cancel: no renewal, access to the period end, no refund."""
     _require_agent(sub, agent)
-    locked = _locked(sub)
-    _move(locked, S.CANCELLED, actor=agent, fields={"cancelled_at": timezone.now()})
-    _event(locked, "subscription_cancelled")
+    locked = subscription_locked(sub)
+    subscription_move(locked, S.CANCELLED, actor=agent, fields={"cancelled_at": timezone.now()})
+    subscription_event(locked, "subscription_cancelled")
     return locked
 
 
@@ -355,12 +347,12 @@ def subscription_cancel(*, sub: Subscription, agent: Participant) -> Subscriptio
 def subscription_pause(*, sub: Subscription, agent: Participant) -> Subscription:
     """Pause: no renewal; access to the period end, then it expires unless resumed."""
     _require_agent(sub, agent)
-    locked = _locked(sub)
+    locked = subscription_locked(sub)
     if locked.status == S.ACTIVE and locked.period_end <= timezone.now():
         raise InvalidSubscriptionTransition(
             f"subscription {locked.public_id}'s period has ended: it is being renewed"
         )
-    _move(locked, S.PAUSED, actor=agent, fields={"paused_at": timezone.now()})
+    subscription_move(locked, S.PAUSED, actor=agent, fields={"paused_at": timezone.now()})
     return locked
 
 
@@ -368,7 +360,7 @@ def subscription_pause(*, sub: Subscription, agent: Participant) -> Subscription
 def subscription_resume(*, sub: Subscription, agent: Participant) -> Subscription:
     """Resume a paused subscription; refused once its period has expired."""
     _require_agent(sub, agent)
-    locked = _locked(sub)
+    locked = subscription_locked(sub)
     if locked.status == S.PAUSED and locked.period_end <= timezone.now():
         raise InvalidSubscriptionTransition(
             f"subscription {locked.public_id}'s period ended on {iso(locked.period_end)}: "
@@ -380,213 +372,12 @@ def subscription_resume(*, sub: Subscription, agent: Participant) -> Subscriptio
             f"subscription {locked.public_id} is {locked.status}, not paused",
             code="subscription_expired" if locked.status == S.EXPIRED else None,
         )
-    _move(locked, S.ACTIVE, actor=agent, note="resumed", fields={"paused_at": None})
+    subscription_move(locked, S.ACTIVE, actor=agent, note="resumed", fields={"paused_at": None})
     return locked
 
 
-# --- renewals ---------------------------------------------------------------------------
-def renewal_key(sub: Subscription, number: int) -> str:
-    return f"subscription:{sub.public_id}:period:{number}"
-
-
-def _charge_period(sub: Subscription, number: int) -> None:
-    """The agent's balance pays period `number` (provider share and fee); raises
-    InsufficientFunds (nothing written) when short. Once per period, whoever calls."""
-    account = agent_account(sub.agent)
-    ledger_record(
-        kind="subscription_renewal",
-        idempotency_key=renewal_key(sub, number),
-        postings=[
-            Posting(account, provider_account(sub.plan.provider), sub.price_micros),
-            Posting(account, PLATFORM_FEES, sub.fee_micros),
-        ],
-        description=f"Subscription {sub.public_id}: period {number} of {sub.plan.name}",
-        reference={"subscription": sub.public_id, "period": number},
-    )
-
-
-def _expire(sub: Subscription, now: datetime, note: str) -> None:
-    _move(sub, S.EXPIRED, actor=None, note=note, fields={"expired_at": now, "next_retry_at": None})
-    _event(sub, "subscription_expired")
-
-
-def _renew(sub: Subscription, now: datetime) -> str:
-    """Try to pay the next period of `sub` (locked). Returns what happened."""
-    number = sub.period_number + 1
-    try:
-        _charge_period(sub, number)
-    except InsufficientFunds:
-        failures = sub.renewal_failures + 1
-        RenewalAttempt.objects.create(
-            subscription=sub,
-            period_number=number,
-            outcome=RenewalAttempt.Outcome.SHORT,
-            amount_micros=sub.agent_price_micros,
-            note=f"attempt {failures}: balance short",
-        )
-        if failures > MAX_RETRIES:
-            RenewalAttempt.objects.create(
-                subscription=sub,
-                period_number=number,
-                outcome=RenewalAttempt.Outcome.EXPIRED,
-                amount_micros=0,
-                note=f"{MAX_RETRIES} retries over the grace period failed",
-            )
-            _expire(sub, now, f"renewal failed {failures} times")
-            return "expired"
-        fields = {"renewal_failures": failures, "next_retry_at": now + RETRY_EVERY}
-        if sub.status == S.PAST_DUE:
-            Subscription.objects.filter(pk=sub.pk).update(**fields, updated_at=now)
-            for name, value in fields.items():
-                setattr(sub, name, value)
-        else:
-            _move(sub, S.PAST_DUE, actor=None, note="renewal: balance short", fields=fields)
-            _event(sub, "subscription_past_due")
-        return "past_due"
-    # Paid. On time the new period follows the old one; after a grace, it starts now.
-    start = sub.period_end if sub.status == S.ACTIVE else now
-    fields = {
-        "period_number": number,
-        "period_start": start,
-        "period_end": start + sub.plan.period_length,
-        "requests_used": 0,
-        "renewal_failures": 0,
-        "next_retry_at": None,
-    }
-    if sub.status == S.PAST_DUE:
-        _move(sub, S.ACTIVE, actor=None, note=f"renewed: period {number}", fields=fields)
-    else:
-        Subscription.objects.filter(pk=sub.pk, period_number=number - 1).update(
-            **fields, updated_at=now
-        )
-        for name, value in fields.items():
-            setattr(sub, name, value)
-        SubscriptionTransition.objects.create(
-            subscription=sub,
-            from_status=S.ACTIVE,
-            to_status=S.ACTIVE,
-            note=f"renewed: period {number}",
-        )
-    SubscriptionPeriod.objects.create(
-        subscription=sub,
-        number=number,
-        starts_at=sub.period_start,
-        ends_at=sub.period_end,
-        price_micros=sub.price_micros,
-        fee_micros=sub.fee_micros,
-        method="renewal",
-    )
-    RenewalAttempt.objects.create(
-        subscription=sub,
-        period_number=number,
-        outcome=RenewalAttempt.Outcome.RENEWED,
-        amount_micros=sub.agent_price_micros,
-    )
-    _event(sub, "subscription_renewed")
-    return "renewed"
-
-
-def _due(sub: Subscription, now: datetime) -> bool:
-    if sub.status == S.PAST_DUE:
-        return sub.next_retry_at is not None and sub.next_retry_at <= now
-    return sub.status in (S.ACTIVE, S.PAUSED, S.CANCELLED) and sub.period_end <= now
-
-
-@transaction.atomic
-def subscription_renew(sub: Subscription, now: datetime | None = None) -> str:
-    """Handle one subscription at (or past) its period end, under its row lock; returns
-    `renewed`, `past_due`, `expired` or `skipped` (not due any more: another run did it)."""
-    now = now or timezone.now()
-    locked = _locked(sub)
-    if not _due(locked, now):
-        return "skipped"
-    if locked.status in (S.PAUSED, S.CANCELLED):
-        _expire(locked, now, f"{locked.status}: its period ended")
-        return "expired"
-    if locked.plan.status == Plan.Status.DELETED:
-        _expire(locked, now, "the plan was deleted: no renewal")
-        return "expired"
-    return _renew(locked, now)
-
-
-@dataclass
-class RenewalRun:
-    renewed: int = 0
-    past_due: int = 0
-    expired: int = 0
-    skipped: int = 0
-
-
-def subscriptions_renew_due(now: datetime | None = None) -> RenewalRun:
-    """Every 30 minutes: renew, retry or expire every subscription that is due, each in its
-    own transaction."""
-    now = now or timezone.now()
-    due = Subscription.objects.filter(
-        Q(status__in=(S.ACTIVE, S.PAUSED, S.CANCELLED), period_end__lte=now)
-        | Q(status=S.PAST_DUE, next_retry_at__lte=now)
-    ).values_list("pk", flat=True)
-    run = RenewalRun()
-    for pk in sorted(due):
-        try:
-            outcome = subscription_renew(Subscription(pk=pk), now)
-        except InvalidSubscriptionTransition:
-            outcome = "skipped"
-        setattr(run, outcome, getattr(run, outcome) + 1)
-    return run
-
-
-# --- covered purchases ------------------------------------------------------------------
-@dataclass(frozen=True)
-class Coverage:
-    """One request of a subscription's period, taken for a covered purchase."""
-
-    subscription: Subscription
-    period_number: int
-
-
-class QuotaExhausted(Exception):
-    """The agent's covering subscriptions have no request left this period."""
-
-    def __init__(self, subscription: Subscription) -> None:
-        super().__init__(subscription.public_id)
-        self.subscription = subscription
-
-
-@transaction.atomic
-def coverage_take(
-    agent: Participant, service: Service, now: datetime | None = None
-) -> Coverage | None:
-    """Take one request from a subscription covering `service` now, under its row lock.
-    None when no subscription covers it; QuotaExhausted when they cover it but every one
-    used its `max_requests` this period."""
-    now = now or timezone.now()
-    exhausted: Subscription | None = None
-    for candidate in covering_subscriptions(agent, service.pk, now):
-        sub = _locked(candidate)
-        if sub.status not in (S.ACTIVE, S.PAUSED, S.CANCELLED) or sub.period_end <= now:
-            continue
-        limit = sub.plan.max_requests
-        if limit is not None and sub.requests_used >= limit:
-            exhausted = sub
-            continue
-        Subscription.objects.filter(pk=sub.pk).update(requests_used=sub.requests_used + 1)
-        sub.requests_used += 1
-        return Coverage(sub, sub.period_number)
-    if exhausted is not None:
-        raise QuotaExhausted(exhausted)
-    return None
-
-
-@transaction.atomic
-def coverage_give_back(coverage: Coverage) -> None:
-    """The covered purchase was refused (the provider failed): its request is not used."""
-    sub = _locked(coverage.subscription)
-    if sub.period_number == coverage.period_number and sub.requests_used > 0:
-        Subscription.objects.filter(pk=sub.pk).update(requests_used=sub.requests_used - 1)
-
-
 # --- webhooks ---------------------------------------------------------------------------
-def _event(sub: Subscription, event_type: str) -> None:
+def subscription_event(sub: Subscription, event_type: str) -> None:
     webhook_enqueue(
         participant=sub.plan.provider,
         event_type=event_type,

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from marketplace.plans.services import subscriptions_renew_due
+from marketplace.plans.renewals import subscriptions_renew_due
 
 
 class Command(BaseCommand):

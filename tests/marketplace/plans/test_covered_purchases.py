@@ -13,7 +13,7 @@ import time_machine
 from django.test import Client
 
 from marketplace.models import CoveredUse, Job, ServiceType, Subscription
-from marketplace.plans.services import subscriptions_renew_due
+from marketplace.plans.renewals import subscriptions_renew_due
 from payments.ledger_check import ledger_problems
 from tests.factories import deposit
 from tests.marketplace.plans.helpers import (

@@ -16,7 +16,7 @@ from django.db import connection
 from django.test import Client
 
 from marketplace.models import RenewalAttempt, Subscription, SubscriptionPeriod
-from marketplace.plans.services import subscription_renew, subscriptions_renew_due
+from marketplace.plans.renewals import subscription_renew, subscriptions_renew_due
 from payments.ledger_check import ledger_problems
 from tests.marketplace.plans.helpers import AGENT_PRICE, party, provider_with_plan, subscribe
 

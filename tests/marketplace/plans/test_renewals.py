@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from marketplace.models import Plan, RenewalAttempt, Subscription, WebhookDelivery
-from marketplace.plans.services import subscriptions_renew_due
+from marketplace.plans.renewals import subscriptions_renew_due
 from payments.ledger import PLATFORM_FEES, balance_of, provider_account
 from payments.ledger_check import ledger_problems
 from tests.factories import deposit
