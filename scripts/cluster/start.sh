@@ -34,11 +34,17 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
     for _ in $(seq 50); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.2; done
 fi
+# The database goes with this checkout's chain (its state is in $CLUSTER_DIR): a new chain gets
+# a new database, or the ledger would owe what an older chain's treasury held.
+if [ ! -f "$CLUSTER_DIR/database-created" ]; then
+    psql "$CLUSTER_PG/postgres" -qc "DROP DATABASE IF EXISTS $CLUSTER_DB WITH (FORCE)" >/dev/null
+fi
 if ! psql "$CLUSTER_PG/postgres" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$CLUSTER_DB'" | grep -q 1; then
     echo "Creating database $CLUSTER_DB"
     psql "$CLUSTER_PG/postgres" -qc "CREATE DATABASE $CLUSTER_DB" >/dev/null
     # A new database: tasks queued for an old one would fail.
     redis-cli -h 127.0.0.1 -n "$CLUSTER_REDIS_DB" flushdb >/dev/null
+    mkdir -p "$CLUSTER_DIR" && touch "$CLUSTER_DIR/database-created"
 fi
 
 # --- the chain, the schema, the demo catalog, the schedules ------------------------------
