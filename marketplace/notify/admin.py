@@ -12,12 +12,6 @@ from marketplace.models import (
 )
 from the402.lib.admin import ReadOnlyAdmin
 
-# The admin index reads "webhook deliveries", not Django's default "webhook deliverys".
-# The lasting fix is `verbose_name_plural = "webhook deliveries"` in WebhookDelivery.Meta
-# (with its AlterModelOptions migration); until then the admin names it here. Not in
-# `Meta.original_attrs`, so makemigrations sees no change.
-WebhookDelivery._meta.verbose_name_plural = "webhook deliveries"
-
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdmin):

@@ -79,6 +79,7 @@ class WebhookDelivery(BaseModel):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "webhook deliveries"
         ordering = ["-created_at", "-id"]
         indexes = [
             # The retry schedule's scan: pending deliveries by when they are next due.
