@@ -27,7 +27,8 @@ import hashlib
 import json
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -89,6 +90,9 @@ class PaymentRequired(ApplicationError):
     code = "payment_required"
 
 
+_Priced = TypeVar("_Priced")
+
+
 class PaidView(APIView):
     """Base of every paid endpoint. Subclasses implement price, validate and perform, and
     route their paid method to `gate` (`post = PaidView.gate`).
@@ -103,6 +107,14 @@ class PaidView(APIView):
     # for views whose work is costly or leaves traces outside the database (a provider's
     # call, a stored file). Otherwise a short balance is found by the charge itself.
     check_balance_first = False
+
+    def priced(self, load: Callable[[], _Priced]) -> _Priced:
+        """The row this request's price comes from (a service, a plan, a product), read once
+        per request: `price` and `validate` then see the same row, so the amount checked
+        against the buyer's `max_price` is the amount charged."""
+        if not hasattr(self, "_priced_row"):
+            self._priced_row = load()
+        return self._priced_row
 
     def price(self, request: Request, **kwargs: Any) -> Price:
         raise NotImplementedError

@@ -48,10 +48,7 @@ class PurchaseView(PaidView):
     parser_classes = [JSONParser, TextBriefParser]
 
     def service(self, service_id: str) -> Service:
-        cached = getattr(self, "_service_read", None)
-        if cached is None:
-            cached = self._service_read = _service(service_id)
-        return cached
+        return self.priced(lambda: _service(service_id))
 
     def price(self, request: Request, **kwargs: Any) -> Price:
         return purchases.purchase_price(self.service(kwargs["service_id"]))

@@ -149,10 +149,7 @@ class SubscribeView(PaidView):
     endpoint_auth = "x402 or balance (a registered participant)"
 
     def plan(self, plan_id: str) -> Plan:
-        cached = getattr(self, "_plan_read", None)
-        if cached is None:
-            cached = self._plan_read = plan_get(plan_id)
-        return cached
+        return self.priced(lambda: plan_get(plan_id))
 
     def price(self, request: Request, **kwargs: Any) -> Price:
         return services.plan_price(self.plan(kwargs["plan_id"]))

@@ -214,10 +214,7 @@ class ProductPurchaseView(PaidView):
     endpoint_auth = "x402 or balance"
 
     def product(self, product_id: str) -> Product:
-        cached = getattr(self, "_product_read", None)
-        if cached is None:
-            cached = self._product_read = product_get(product_id)
-        return cached
+        return self.priced(lambda: product_get(product_id))
 
     def price(self, request: Request, **kwargs: Any) -> Price:
         return services.product_price(self.product(kwargs["product_id"]))
